@@ -1,0 +1,120 @@
+# git-agent: git subcommands that run coding agents beside your checkout.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = libgit2 inih jansson
+CFLAGS ?= -O2 -g
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+ALL_CFLAGS = -std=c99 -pedantic $(WARNINGS) $(CFLAGS) -Icommon \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+ALL_LDFLAGS = $(LDFLAGS)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS))
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs criterion)
+
+# WERROR=1 makes warnings fatal (CI); SANITIZE=1 builds with ASan and UBSan.
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SAN = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ALL_CFLAGS += $(SAN)
+ALL_LDFLAGS += $(SAN)
+endif
+
+PROGS = git-agent git-agent-spawn
+COMMON_OBJS = common/usage.o common/text.o common/repo.o common/run.o \
+	common/task.o common/trace.o
+MANPAGES = man/git-agent.1 man/git-agent-spawn.1
+TESTS = $(patsubst %.c,%,$(wildcard tests/test_*.c))
+TEST_LIB_OBJS = tests/lib.o
+
+# Where the sanitizers write their reports; `check` fails if any appear.
+SANLOG = $(CURDIR)/tests/sanitizer-logs
+
+all: $(PROGS)
+
+# A change of flags (SANITIZE, WERROR) must rebuild everything.
+.build-flags: FORCE
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+		echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' > $@
+FORCE:
+
+%.o: %.c common/agent.h .build-flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(PROGS): %: %.o $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tests/lib.o: tests/lib.c tests/lib.h common/agent.h .build-flags
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(TESTS): %: %.c $(TEST_LIB_OBJS) $(COMMON_OBJS) tests/lib.h
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(TEST_LIB_OBJS) \
+		$(COMMON_OBJS) $(LIBS) $(TEST_LIBS)
+
+# Each test binary runs with the built programs first on PATH. Sanitizer
+# reports go to $(SANLOG); any report, leaks included, fails the run.
+check: all $(TESTS)
+	@rm -rf $(SANLOG) && mkdir -p $(SANLOG)
+	@status=0; for t in $(TESTS); do \
+		echo "== $$t"; \
+		GIT_AGENT_BUILD_DIR=$(CURDIR) \
+		ASAN_OPTIONS=detect_leaks=1:log_path=$(SANLOG)/asan \
+		UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SANLOG)/ubsan \
+		./$$t -j2 --timeout 120 || status=1; \
+	done; \
+	if [ -n "$$(ls -A $(SANLOG))" ]; then \
+		echo "sanitizer reports:"; cat $(SANLOG)/*; status=1; \
+	fi; \
+	[ $$status = 0 ] && echo "all tests passed" || { echo "tests FAILED"; exit 1; }
+
+lint-man: $(MANPAGES)
+	@for m in $(MANPAGES); do \
+		out=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$m 2>&1; mandoc -Tlint -W warning $$m 2>&1); \
+		[ -z "$$out" ] || { echo "$$m:"; echo "$$out"; exit 1; }; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)
+	install -m 644 $(MANPAGES) $(DESTDIR)$(MANDIR)/man1
+	install -m 644 completions/git-agent.bash $(DESTDIR)$(BASHCOMPDIR)/git-agent
+	install -m 644 completions/_git-agent $(DESTDIR)$(ZSHCOMPDIR)/_git-agent
+	install -m 644 completions/git-agent.fish $(DESTDIR)$(FISHCOMPDIR)/git-agent.fish
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(PROGS))
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MANPAGES)))
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/git-agent $(DESTDIR)$(ZSHCOMPDIR)/_git-agent \
+		$(DESTDIR)$(FISHCOMPDIR)/git-agent.fish
+
+# Debian/Ubuntu packages: to build, to test (shells for the completion
+# tests, man for --help, linters for the man pages and generated scripts).
+BUILD_DEPS = gcc make pkg-config git libgit2-dev libinih-dev libjansson-dev
+TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck
+deps:
+	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
+		echo "make deps: not a Debian/Ubuntu system; install these (or your system's equivalents):"; \
+		echo "  $(BUILD_DEPS) $(TEST_DEPS)"; exit 1; \
+	fi; \
+	missing=""; for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "make deps: all dependencies are installed"; exit 0; fi; \
+	sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	echo "make deps: installing$$missing"; \
+	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing
+
+clean:
+	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
+	rm -rf $(SANLOG)
+
+.PHONY: all check lint-man install uninstall deps clean FORCE

@@ -1,0 +1,253 @@
+/*
+ * The shared module of git-agent: one header, sectioned by the file that
+ * implements each part.
+ */
+#ifndef AGENT_H
+#define AGENT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <git2.h>
+#include <jansson.h>
+
+#define AGENT_VERSION "0.1.0"
+
+#define FORMAT(f, a) __attribute__((format(printf, f, a)))
+#define NORETURN __attribute__((noreturn))
+
+/* usage.c: messages, exit codes, allocation that cannot fail */
+
+enum {
+	EXIT_GATE = 1,		/* a gate or check said no */
+	EXIT_FATAL = 128,	/* fatal: ... */
+	EXIT_USAGE = 129	/* usage: ... */
+};
+
+void set_program_name(const char *argv0);
+NORETURN void die(const char *fmt, ...) FORMAT(1, 2);
+NORETURN void die_errno(const char *fmt, ...) FORMAT(1, 2);
+/* Dies with libgit2's last error message appended, when there is one. */
+NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
+int error(const char *fmt, ...) FORMAT(1, 2);
+int error_errno(const char *fmt, ...) FORMAT(1, 2);
+void warning(const char *fmt, ...) FORMAT(1, 2);
+/* libgit2's last error message, or "unknown error": never NULL. */
+const char *git_error_text(void);
+NORETURN void usage_die(const char *usage);
+/* Flushes stdout and dies on a write error; a closed pipe exits quietly. */
+void finish_stdout(void);
+/* Execs `git help agent-<command>` (`git help agent` for NULL): the man page. */
+NORETURN void show_man_page(const char *command);
+
+void *xmalloc(size_t size);
+void *xcalloc(size_t nmemb, size_t size);
+void *xrealloc(void *ptr, size_t size);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xstrfmt(const char *fmt, ...) FORMAT(1, 2);
+
+struct strbuf {
+	char *buf;		/* always NUL-terminated */
+	size_t len;
+	size_t alloc;
+};
+#define STRBUF_INIT { NULL, 0, 0 }
+void sb_grow(struct strbuf *sb, size_t extra);
+void sb_add(struct strbuf *sb, const void *data, size_t len);
+void sb_adds(struct strbuf *sb, const char *s);
+void sb_addch(struct strbuf *sb, int c);
+void sb_addf(struct strbuf *sb, const char *fmt, ...) FORMAT(2, 3);
+void sb_vaddf(struct strbuf *sb, const char *fmt, va_list ap);
+void sb_reset(struct strbuf *sb);
+/* Gives the buffer to the caller (an empty string when nothing was added). */
+char *sb_detach(struct strbuf *sb);
+void sb_release(struct strbuf *sb);
+/* Reads a whole file; returns -1 with errno set on failure. */
+int sb_read_file(struct strbuf *sb, const char *path);
+
+/* items[nr] is NULL, so a list can serve as an argv. */
+struct strlist {
+	char **items;
+	size_t nr;
+	size_t alloc;
+};
+#define STRLIST_INIT { NULL, 0, 0 }
+void strlist_push(struct strlist *list, const char *s);
+/* Replaces dst's items with copies of src's. */
+void strlist_copy(struct strlist *dst, const struct strlist *src);
+void strlist_clear(struct strlist *list);
+
+/* text.c: slugs, quoting and escaping of untrusted text */
+
+#define SLUG_MAX 48
+/* The slug of a title: [a-z0-9]+(-[a-z0-9]+)*, at most max characters. */
+char *slugify(const char *title, size_t max);
+int slug_is_valid(const char *slug);
+/* Appends s quoted for POSIX sh: single quotes, ' as '\''. */
+void sq_quote(struct strbuf *out, const char *s);
+/*
+ * Appends s with every control character, C1 control, bidirectional override
+ * and invalid UTF-8 byte escaped (\n, \t, \x1b, \u009b), so untrusted text
+ * can neither drive a terminal nor break a line-oriented file.
+ */
+void escape_control(struct strbuf *out, const char *s);
+/* escape_control() into a buffer that lives until the next 8 calls. */
+const char *esc(const char *s);
+/* Appends s with invalid UTF-8 replaced by U+FFFD. */
+void utf8_lossy(struct strbuf *out, const char *s);
+int utf8_valid(const char *s, size_t len);
+/* A JSON string of arbitrary bytes (invalid UTF-8 becomes U+FFFD). */
+json_t *json_text(const char *s);
+/* Appends s as one markdown line whose special characters are escaped. */
+void md_escape_line(struct strbuf *out, const char *s);
+/* Appends s as an inline code span that no backtick in s can close. */
+void md_code(struct strbuf *out, const char *s);
+/* Appends s as a fenced code block that no content can close early. */
+void md_fenced(struct strbuf *out, const char *s);
+/* Stable port in 10000-19999 for a task, so parallel dev servers differ. */
+int task_port(const char *slug);
+/* UTC timestamp "2026-11-21T07:30:00.123Z". */
+void format_timestamp(char out[32]);
+/* Joins dir and name with one '/'. */
+char *path_join(const char *dir, const char *name);
+/* A path made absolute against base when relative; "~/" expands to $HOME. */
+char *path_resolve(const char *base, const char *path);
+/* Resolves what exists of path (symlinks too) and appends the rest. */
+char *path_canonical(const char *path);
+/* Whether path is dir or below it (both canonical). */
+int path_is_inside(const char *path, const char *dir);
+/* mkdir -p; returns -1 with errno set on failure. */
+int mkdir_p(const char *path, mode_t mode);
+/* rm -rf; returns -1 when something could not be removed. */
+int remove_tree(const char *path);
+/* Writes a whole file through a temporary and rename(2). */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* repo.c: the repository and `git config agent.*` */
+
+enum agent_mode { MODE_DRY_RUN, MODE_CREATE };
+enum merge_style { MERGE_STYLE_MERGE, MERGE_STYLE_FF, MERGE_STYLE_SQUASH };
+
+struct agent_config {
+	enum agent_mode mode;
+	char *base;			/* NULL: current branch */
+	int fetch;
+	char *remote;
+	char *branch_prefix;
+	char *worktree_dir;		/* absolute */
+	char *task_dir;			/* absolute: agent.dir */
+	char *trace;			/* absolute: agent.trace */
+	struct strlist copy, link, setup, command, check;
+	long check_timeout;
+	enum merge_style merge_style;
+	int remove_after_merge;
+	char *template;			/* absolute, or NULL: built in */
+	long jobs;
+};
+
+struct agent_repo {
+	git_repository *repo;		/* as found from the environment */
+	git_repository *main;		/* the main worktree's (may be repo) */
+	char *common_dir;		/* canonical, no trailing slash */
+	char *root;			/* the main worktree, canonical */
+	char *name;			/* basename of root */
+	char *agent_dir;		/* <common_dir>/agent */
+	char *record_dir;		/* <common_dir>/agent/tasks: task records */
+	struct agent_config config;
+};
+
+/*
+ * Opens the repository the way git finds it (cwd, GIT_DIR, -C, --git-dir)
+ * and reads agent.* from every level git reads, `git -c` included.
+ * Dies with a clear message on failure.
+ */
+void agent_repo_open(struct agent_repo *out);
+void agent_repo_close(struct agent_repo *r);
+
+/* One key = value from the command line (GIT_CONFIG_PARAMETERS/COUNT). */
+struct config_param {
+	char *key;			/* section and name lower-cased */
+	char *value;			/* NULL: the key alone (boolean true) */
+};
+/* Parses GIT_CONFIG_PARAMETERS; returns -1 on a malformed string. */
+int parse_config_parameters(const char *env, struct config_param **out, size_t *nr);
+void free_config_params(struct config_param *params, size_t nr);
+/* git's boolean: returns 1, 0, or -1 when value is not a boolean. */
+int parse_bool(const char *value);
+
+/* run.c: running git and other programs without a shell in between */
+
+struct child {
+	const char **argv;		/* argv[0] looked up in PATH */
+	const char *dir;		/* working directory, or NULL */
+	const char **env;		/* "NAME=value" to set, "NAME" to unset */
+	int clean_git_env;		/* unset GIT_DIR and friends */
+	int no_stdin;			/* stdin from /dev/null */
+	const char *stdin_path;		/* or from this file */
+	int capture_out;		/* collect stdout into out */
+	int capture_err;		/* collect stderr into err */
+	int quiet;			/* stdout and stderr to /dev/null */
+	int stdout_to_stderr;
+	struct strbuf out, err;
+};
+#define CHILD_INIT { 0 }
+
+/*
+ * Runs the child and waits: the exit code, 128 + signal number when it was
+ * killed, or -1 (errno set) when it could not be started.
+ */
+int run_child(struct child *c);
+void child_release(struct child *c);
+/* Runs git with argv (without "git"); NULL-terminated. */
+int run_git(struct child *c, const char **argv);
+/* Whether git's message says it failed on a lock another process held. */
+int is_lock_failure(const char *message);
+
+/* task.c: task records (<common-dir>/agent/tasks/<slug>.ini) */
+
+enum task_status { TASK_PLANNED, TASK_CREATING, TASK_CREATED };
+
+struct task {
+	char *slug;
+	char *title;
+	char *description;
+	char *agent;			/* the branch prefix */
+	char *branch;
+	char *base;			/* ref name as given, or a commit id */
+	char *base_sha;
+	char *worktree;
+	char *folder;
+	char *created;			/* timestamp of the record */
+	int port;
+	enum task_status status;
+	struct strlist scope, steps, checks;
+};
+
+/* Serialises a task as INI that inih reads back exactly. */
+void task_format(struct strbuf *out, const struct task *t);
+/* Parses a record; returns 0, or -1 with a message in err. */
+int task_parse(struct task *t, const char *text, struct strbuf *err);
+void task_release(struct task *t);
+const char *task_status_name(enum task_status status);
+char *task_record_path(const struct agent_repo *r, const char *slug);
+
+/* trace.c: the append-only event log */
+
+/*
+ * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with
+ * json_object_set_new().
+ */
+json_t *trace_event(const char *event, const char *task);
+/*
+ * Appends one whole line under an exclusive lock; a failed or short write
+ * is cut back so no partial line remains. Takes the event's reference.
+ * Returns 0, or -1 with errno set.
+ */
+int trace_append(const char *path, json_t *event);
+/* trace_append() that warns instead of failing the caller. */
+void trace_log(const struct agent_repo *r, json_t *event);
+
+#endif

@@ -1,0 +1,427 @@
+/* The repository, found the way git finds it, and `git config agent.*`. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent.h"
+
+int parse_bool(const char *value)
+{
+	static const char *yes[] = { "true", "yes", "on", "1" };
+	static const char *no[] = { "false", "no", "off", "0", "" };
+	size_t i;
+
+	if (!value)
+		return 1;	/* "[agent] fetch" alone means true, as in git */
+	for (i = 0; i < sizeof(yes) / sizeof(*yes); i++)
+		if (!strcasecmp(value, yes[i]))
+			return 1;
+	for (i = 0; i < sizeof(no) / sizeof(*no); i++)
+		if (!strcasecmp(value, no[i]))
+			return 0;
+	return -1;
+}
+
+/*
+ * Lower-cases the section and the name, keeping a subsection's case:
+ * "Agent.Sub.Key" becomes "agent.Sub.key", as git canonicalises keys.
+ */
+static void canonicalize_key(char *key)
+{
+	char *first = strchr(key, '.'), *last = strrchr(key, '.'), *p;
+
+	for (p = key; *p && (!first || p < first); p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+	for (p = last ? last : key; *p; p++)
+		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+}
+
+/* Reads one shell-single-quoted word as git's sq_quote writes it. */
+static const char *sq_dequote_word(const char *p, struct strbuf *out)
+{
+	if (*p != '\'')
+		return NULL;
+	p++;
+	for (;;) {
+		if (!*p)
+			return NULL;
+		if (*p != '\'') {
+			sb_addch(out, *p++);
+			continue;
+		}
+		/* A closing quote, maybe followed by \' or \! and a reopening one. */
+		p++;
+		if (*p == '\\' && (p[1] == '\'' || p[1] == '!') && p[2] == '\'') {
+			sb_addch(out, p[1]);
+			p += 3;
+			continue;
+		}
+		return p;
+	}
+}
+
+int parse_config_parameters(const char *env, struct config_param **out, size_t *nr)
+{
+	struct config_param *params = NULL;
+	size_t n = 0, alloc = 0;
+	const char *p = env;
+
+	while (*p) {
+		struct strbuf key = STRBUF_INIT, value = STRBUF_INIT;
+		int has_value = 0;
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (!*p)
+			break;
+		if (!(p = sq_dequote_word(p, &key)))
+			goto bad;
+		if (*p == '=') {
+			/* New format: 'key'='value', or 'key'= for no value. */
+			p++;
+			if (*p == '\'') {
+				if (!(p = sq_dequote_word(p, &value)))
+					goto bad;
+				has_value = 1;
+			}
+		} else {
+			/* Old format: 'key=value'. */
+			char *eq = key.buf ? strchr(key.buf, '=') : NULL;
+
+			if (eq) {
+				sb_adds(&value, eq + 1);
+				key.len = eq - key.buf;
+				*eq = '\0';
+				has_value = 1;
+			}
+		}
+		if (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+bad:
+			sb_release(&key);
+			sb_release(&value);
+			free_config_params(params, n);
+			return -1;
+		}
+		if (n == alloc) {
+			alloc = alloc ? alloc * 2 : 8;
+			params = xrealloc(params, alloc * sizeof(*params));
+		}
+		params[n].key = sb_detach(&key);
+		canonicalize_key(params[n].key);
+		params[n].value = has_value ? sb_detach(&value) : NULL;
+		sb_release(&value);
+		n++;
+	}
+	*out = params;
+	*nr = n;
+	return 0;
+}
+
+void free_config_params(struct config_param *params, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		free(params[i].key);
+		free(params[i].value);
+	}
+	free(params);
+}
+
+/* One agent.* value in the order git would apply it. */
+struct config_entry {
+	char *key;
+	char *value;		/* NULL: the key alone */
+	int level;		/* lower levels first; the command line last */
+	size_t seq;
+};
+
+struct config_entries {
+	struct config_entry *items;
+	size_t nr, alloc;
+};
+
+static void add_entry(struct config_entries *e, const char *key, const char *value, int level)
+{
+	if (e->nr == e->alloc) {
+		e->alloc = e->alloc ? e->alloc * 2 : 16;
+		e->items = xrealloc(e->items, e->alloc * sizeof(*e->items));
+	}
+	e->items[e->nr].key = xstrdup(key);
+	canonicalize_key(e->items[e->nr].key);
+	e->items[e->nr].value = value ? xstrdup(value) : NULL;
+	e->items[e->nr].level = level;
+	e->items[e->nr].seq = e->nr;
+	e->nr++;
+}
+
+static int collect_entry(const git_config_entry *entry, void *payload)
+{
+	add_entry(payload, entry->name, entry->value, (int)entry->level);
+	return 0;
+}
+
+static int entry_order(const void *a, const void *b)
+{
+	const struct config_entry *x = a, *y = b;
+
+	if (x->level != y->level)
+		return x->level < y->level ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* `git -c` and GIT_CONFIG_COUNT values, which libgit2 1.5 does not read. */
+static void collect_command_line(struct config_entries *e)
+{
+	const char *env = getenv("GIT_CONFIG_PARAMETERS"), *count;
+	struct config_param *params;
+	size_t nr, i;
+	int level = GIT_CONFIG_HIGHEST_LEVEL;
+
+	if (env && *env) {
+		if (parse_config_parameters(env, &params, &nr) < 0)
+			die("bogus format in GIT_CONFIG_PARAMETERS");
+		for (i = 0; i < nr; i++)
+			if (!strncmp(params[i].key, "agent.", 6))
+				add_entry(e, params[i].key, params[i].value, level);
+		free_config_params(params, nr);
+	}
+	if ((count = getenv("GIT_CONFIG_COUNT")) && *count) {
+		char *end;
+		long n = strtol(count, &end, 10);
+
+		if (*end || n < 0)
+			die("bogus count in GIT_CONFIG_COUNT: '%s'", count);
+		for (i = 0; i < (size_t)n; i++) {
+			char name[64];
+			const char *key, *value;
+
+			snprintf(name, sizeof(name), "GIT_CONFIG_KEY_%zu", i);
+			if (!(key = getenv(name)))
+				die("missing config key %s", name);
+			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%zu", i);
+			if (!(value = getenv(name)))
+				die("missing config value %s", name);
+			if (!strncasecmp(key, "agent.", 6))
+				add_entry(e, key, value, level);
+		}
+	}
+}
+
+NORETURN static void bad_value(const char *key, const char *value, const char *expected)
+{
+	die("bad value '%s' for '%s': expected %s", value ? value : "(none)", key, expected);
+}
+
+static const char *need_value(const struct config_entry *e)
+{
+	if (!e->value || !*e->value)
+		die("missing value for '%s'", e->key);
+	return e->value;
+}
+
+static void set_string(char **slot, const struct config_entry *e)
+{
+	free(*slot);
+	*slot = xstrdup(need_value(e));
+}
+
+static void set_path(char **slot, const struct config_entry *e, const char *root)
+{
+	free(*slot);
+	*slot = path_resolve(root, need_value(e));
+}
+
+static long parse_positive(const struct config_entry *e)
+{
+	const char *v = e->value ? e->value : "";
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (!*v || *end || errno || n <= 0)
+		bad_value(e->key, e->value, "a positive integer");
+	return n;
+}
+
+static void apply_entry(struct agent_config *c, const struct config_entry *e, const char *root)
+{
+	const char *k = e->key + strlen("agent.");
+	int b;
+
+	if (!strcmp(k, "mode")) {
+		if (e->value && !strcmp(e->value, "dry-run"))
+			c->mode = MODE_DRY_RUN;
+		else if (e->value && !strcmp(e->value, "create"))
+			c->mode = MODE_CREATE;
+		else
+			bad_value(e->key, e->value, "dry-run or create");
+	} else if (!strcmp(k, "base")) {
+		set_string(&c->base, e);
+	} else if (!strcmp(k, "fetch") || !strcmp(k, "removeaftermerge")) {
+		if ((b = parse_bool(e->value)) < 0)
+			bad_value(e->key, e->value, "a boolean (true or false)");
+		*(k[0] == 'f' ? &c->fetch : &c->remove_after_merge) = b;
+	} else if (!strcmp(k, "remote")) {
+		set_string(&c->remote, e);
+	} else if (!strcmp(k, "branchprefix")) {
+		char *ref = xstrfmt("refs/heads/%s/x", need_value(e));
+		int valid = 0;
+
+		git_reference_name_is_valid(&valid, ref);
+		free(ref);
+		if (!valid || e->value[strlen(e->value) - 1] == '/')
+			bad_value(e->key, e->value, "a valid branch name component");
+		set_string(&c->branch_prefix, e);
+	} else if (!strcmp(k, "worktreedir")) {
+		set_path(&c->worktree_dir, e, root);
+	} else if (!strcmp(k, "dir")) {
+		set_path(&c->task_dir, e, root);
+	} else if (!strcmp(k, "trace")) {
+		set_path(&c->trace, e, root);
+	} else if (!strcmp(k, "copy")) {
+		strlist_push(&c->copy, need_value(e));
+	} else if (!strcmp(k, "link")) {
+		strlist_push(&c->link, need_value(e));
+	} else if (!strcmp(k, "setup")) {
+		strlist_push(&c->setup, need_value(e));
+	} else if (!strcmp(k, "command")) {
+		strlist_push(&c->command, need_value(e));
+	} else if (!strcmp(k, "check")) {
+		strlist_push(&c->check, need_value(e));
+	} else if (!strcmp(k, "checktimeout")) {
+		c->check_timeout = parse_positive(e);
+	} else if (!strcmp(k, "mergestyle")) {
+		if (e->value && !strcmp(e->value, "merge"))
+			c->merge_style = MERGE_STYLE_MERGE;
+		else if (e->value && !strcmp(e->value, "ff"))
+			c->merge_style = MERGE_STYLE_FF;
+		else if (e->value && !strcmp(e->value, "squash"))
+			c->merge_style = MERGE_STYLE_SQUASH;
+		else
+			bad_value(e->key, e->value, "merge, ff or squash");
+	} else if (!strcmp(k, "template")) {
+		set_path(&c->template, e, root);
+	} else if (!strcmp(k, "jobs")) {
+		c->jobs = parse_positive(e);
+	}
+	/* Unknown agent.* keys are ignored, as git ignores unknown keys. */
+}
+
+static void read_config(struct agent_repo *r)
+{
+	struct agent_config *c = &r->config;
+	struct config_entries entries = { NULL, 0, 0 };
+	git_config *cfg = NULL;
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	c->mode = MODE_DRY_RUN;
+	c->remote = xstrdup("origin");
+	c->branch_prefix = xstrdup("agent");
+	c->check_timeout = 600;
+	c->merge_style = MERGE_STYLE_MERGE;
+	c->remove_after_merge = 1;
+	c->jobs = 2;
+
+	if (git_repository_config_snapshot(&cfg, r->repo) < 0)
+		die_git("cannot read the git configuration");
+	if (git_config_foreach_match(cfg, "^agent\\.", collect_entry, &entries) < 0)
+		die_git("cannot read the git configuration");
+	git_config_free(cfg);
+	collect_command_line(&entries);
+	qsort(entries.items, entries.nr, sizeof(*entries.items), entry_order);
+	for (i = 0; i < entries.nr; i++) {
+		apply_entry(c, &entries.items[i], r->root);
+		free(entries.items[i].key);
+		free(entries.items[i].value);
+	}
+	free(entries.items);
+
+	if (!c->worktree_dir) {
+		char *rel = xstrfmt("../%s-worktrees", r->name);
+
+		c->worktree_dir = path_resolve(r->root, rel);
+		free(rel);
+	}
+	{
+		/* Canonical, so "inside the main worktree" can be told reliably. */
+		char *canon = path_canonical(c->worktree_dir);
+
+		free(c->worktree_dir);
+		c->worktree_dir = canon;
+	}
+	if (!c->task_dir)
+		c->task_dir = xstrdup(r->record_dir);
+	if (!c->trace)
+		c->trace = path_join(r->agent_dir, "trace.jsonl");
+}
+
+void agent_repo_open(struct agent_repo *out)
+{
+	const char *extensions[] = { "worktreeconfig" };
+	const char *env;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if ((env = getenv("GIT_WORK_TREE")) && *env)
+		die("GIT_WORK_TREE is not supported (libgit2 1.5 cannot honour it); "
+		    "unset it and run git agent from inside the worktree");
+	git_libgit2_init();
+	git_libgit2_opts(GIT_OPT_SET_EXTENSIONS, extensions, 1);
+
+	err = git_repository_open_ext(&out->repo, NULL, GIT_REPOSITORY_OPEN_FROM_ENV, NULL);
+	if (err == GIT_ENOTFOUND)
+		die("not a git repository (or any of the parent directories): %s",
+		    git_error_text());
+	if (err < 0)
+		die_git("cannot open the repository");
+	out->common_dir = path_canonical(git_repository_commondir(out->repo));
+	if (git_repository_is_bare(out->repo))
+		die("bare repositories are not supported: git agent needs a main worktree");
+	if (git_repository_is_worktree(out->repo)) {
+		if (git_repository_open(&out->main, out->common_dir) < 0)
+			die_git("cannot open the main repository '%s'", out->common_dir);
+		if (!git_repository_workdir(out->main))
+			die("bare repositories are not supported: git agent needs a main worktree");
+	} else {
+		out->main = out->repo;
+	}
+	out->root = path_canonical(git_repository_workdir(out->main));
+	out->name = xstrdup(strrchr(out->root, '/') ? strrchr(out->root, '/') + 1 : out->root);
+	out->agent_dir = path_join(out->common_dir, "agent");
+	out->record_dir = path_join(out->agent_dir, "tasks");
+	read_config(out);
+}
+
+void agent_repo_close(struct agent_repo *r)
+{
+	struct agent_config *c = &r->config;
+
+	free(c->base);
+	free(c->remote);
+	free(c->branch_prefix);
+	free(c->worktree_dir);
+	free(c->task_dir);
+	free(c->trace);
+	free(c->template);
+	strlist_clear(&c->copy);
+	strlist_clear(&c->link);
+	strlist_clear(&c->setup);
+	strlist_clear(&c->command);
+	strlist_clear(&c->check);
+	if (r->main && r->main != r->repo)
+		git_repository_free(r->main);
+	git_repository_free(r->repo);
+	free(r->common_dir);
+	free(r->root);
+	free(r->name);
+	free(r->agent_dir);
+	free(r->record_dir);
+	memset(r, 0, sizeof(*r));
+	git_libgit2_shutdown();
+}

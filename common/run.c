@@ -1,0 +1,178 @@
+/* Running git and other programs: posix_spawn and an argv, never a shell. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+extern char **environ;
+
+/* What git sets to point a process at one repository (git's local_repo_env). */
+static const char *git_repo_env[] = {
+	"GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE",
+	"GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+	"GIT_PREFIX", "GIT_IMPLICIT_WORK_TREE", "GIT_GRAFT_FILE",
+	"GIT_NAMESPACE", "GIT_NO_REPLACE_OBJECTS", "GIT_REPLACE_REF_BASE",
+	"GIT_SHALLOW_FILE", "GIT_CEILING_DIRECTORIES", NULL
+};
+
+static int env_name_matches(const char *entry, const char *name)
+{
+	size_t len = strcspn(name, "=");
+
+	return !strncmp(entry, name, len) && (entry[len] == '=' || !entry[len]);
+}
+
+/* environ, less what is unset, plus what is set: a new array. */
+static char **child_environment(const struct child *c)
+{
+	size_t n = 0, i, j, k = 0;
+	char **env;
+
+	for (i = 0; environ[i]; i++)
+		n++;
+	for (i = 0; c->env && c->env[i]; i++)
+		n++;
+	env = xcalloc(n + 1, sizeof(*env));
+	for (i = 0; environ[i]; i++) {
+		int drop = 0;
+
+		for (j = 0; c->env && c->env[j] && !drop; j++)
+			drop = env_name_matches(environ[i], c->env[j]);
+		for (j = 0; c->clean_git_env && git_repo_env[j] && !drop; j++)
+			drop = env_name_matches(environ[i], git_repo_env[j]);
+		if (!drop)
+			env[k++] = environ[i];
+	}
+	for (i = 0; c->env && c->env[i]; i++)
+		if (strchr(c->env[i], '='))
+			env[k++] = (char *)c->env[i];
+	env[k] = NULL;
+	return env;
+}
+
+static void drain(int *fd, struct strbuf *sb)
+{
+	char buf[8192];
+	ssize_t n = read(*fd, buf, sizeof(buf));
+
+	if (n > 0) {
+		sb_add(sb, buf, n);
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+int run_child(struct child *c)
+{
+	posix_spawn_file_actions_t actions;
+	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+	char **env = child_environment(c);
+	int status, ret = -1, saved;
+	pid_t pid;
+
+	posix_spawn_file_actions_init(&actions);
+	if ((c->capture_out && pipe2(out_pipe, O_CLOEXEC) < 0) ||
+	    (c->capture_err && pipe2(err_pipe, O_CLOEXEC) < 0))
+		goto done;
+	if (c->stdin_path)
+		posix_spawn_file_actions_addopen(&actions, 0, c->stdin_path, O_RDONLY, 0);
+	else if (c->no_stdin)
+		posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+	if (c->capture_out)
+		posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
+	else if (c->quiet)
+		posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+	else if (c->stdout_to_stderr)
+		posix_spawn_file_actions_adddup2(&actions, 2, 1);
+	if (c->capture_err)
+		posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+	else if (c->quiet)
+		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+	if (c->dir)
+		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
+
+	errno = posix_spawnp(&pid, c->argv[0], &actions, NULL,
+			     (char *const *)c->argv, env);
+	if (errno)
+		goto done;
+	if (out_pipe[1] >= 0)
+		close(out_pipe[1]), out_pipe[1] = -1;
+	if (err_pipe[1] >= 0)
+		close(err_pipe[1]), err_pipe[1] = -1;
+
+	while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
+		struct pollfd fds[2] = {
+			{ out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 }
+		};
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (out_pipe[0] >= 0 && fds[0].revents)
+			drain(&out_pipe[0], &c->out);
+		if (err_pipe[0] >= 0 && fds[1].revents)
+			drain(&err_pipe[0], &c->err);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			goto done;
+	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+done:
+	saved = errno;
+	posix_spawn_file_actions_destroy(&actions);
+	if (out_pipe[0] >= 0)
+		close(out_pipe[0]);
+	if (out_pipe[1] >= 0)
+		close(out_pipe[1]);
+	if (err_pipe[0] >= 0)
+		close(err_pipe[0]);
+	if (err_pipe[1] >= 0)
+		close(err_pipe[1]);
+	free(env);
+	errno = saved;
+	return ret;
+}
+
+void child_release(struct child *c)
+{
+	sb_release(&c->out);
+	sb_release(&c->err);
+}
+
+int run_git(struct child *c, const char **argv)
+{
+	const char **full;
+	size_t n = 0;
+	int ret;
+
+	while (argv[n])
+		n++;
+	full = xcalloc(n + 2, sizeof(*full));
+	full[0] = "git";
+	memcpy(full + 1, argv, n * sizeof(*argv));
+	c->argv = full;
+	ret = run_child(c);
+	c->argv = NULL;
+	free(full);
+	return ret;
+}
+
+int is_lock_failure(const char *message)
+{
+	return message && (strstr(message, ".lock': File exists") ||
+			   strstr(message, "Unable to create") ||
+			   strstr(message, "cannot lock ref") ||
+			   strstr(message, "could not lock") ||
+			   strstr(message, "Another git process seems to be running"));
+}

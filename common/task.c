@@ -1,0 +1,261 @@
+/*
+ * Task records: <common-dir>/agent/tasks/<slug>.ini, written here and read
+ * back with inih.
+ *
+ * inih splits lines longer than 200 bytes silently, strips whitespace at
+ * both ends of a value and cuts it at " ;". So values are escaped (\\, \n,
+ * \t, \r, \xNN for other control bytes, ';' and edge spaces) and long ones
+ * are written in pieces: "key+ = more" continues the previous "key".
+ */
+#define _GNU_SOURCE
+#define INI_HANDLER_LINENO 1	/* the Debian library passes the line number */
+#include <ini.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+
+#define PIECE_MAX 100
+
+static void flush_piece(struct strbuf *out, const char *key, int continued,
+			struct strbuf *piece)
+{
+	if (piece->len && piece->buf[piece->len - 1] == ' ') {
+		piece->len--;
+		sb_adds(piece, "\\x20");
+	}
+	sb_addf(out, "%s%s = %s\n", key, continued ? "+" : "", piece->buf ? piece->buf : "");
+	sb_reset(piece);
+}
+
+static void put_value(struct strbuf *out, const char *key, const char *value)
+{
+	struct strbuf piece = STRBUF_INIT;
+	const unsigned char *p;
+	int continued = 0;
+
+	for (p = (const unsigned char *)value; *p; p++) {
+		if (piece.len >= PIECE_MAX) {
+			flush_piece(out, key, continued, &piece);
+			continued = 1;
+		}
+		if (*p == '\\')
+			sb_adds(&piece, "\\\\");
+		else if (*p == '\n')
+			sb_adds(&piece, "\\n");
+		else if (*p == '\t')
+			sb_adds(&piece, "\\t");
+		else if (*p == '\r')
+			sb_adds(&piece, "\\r");
+		else if (*p < 0x20 || *p == 0x7f || *p == ';' || (*p == ' ' && !piece.len))
+			sb_addf(&piece, "\\x%02x", *p);
+		else
+			sb_addch(&piece, *p);
+	}
+	flush_piece(out, key, continued, &piece);
+	sb_release(&piece);
+}
+
+static void put_list(struct strbuf *out, const char *key, const struct strlist *list)
+{
+	size_t i;
+
+	for (i = 0; i < list->nr; i++)
+		put_value(out, key, list->items[i]);
+}
+
+static const char *status_names[] = { "planned", "creating", "created" };
+
+const char *task_status_name(enum task_status status)
+{
+	return status_names[status];
+}
+
+void task_format(struct strbuf *out, const struct task *t)
+{
+	sb_adds(out, "; git-agent task record: written by git agent spawn\n[task]\n");
+	put_value(out, "slug", t->slug);
+	put_value(out, "status", task_status_name(t->status));
+	put_value(out, "title", t->title);
+	if (t->description)
+		put_value(out, "description", t->description);
+	put_value(out, "agent", t->agent);
+	put_value(out, "branch", t->branch);
+	put_value(out, "base", t->base);
+	put_value(out, "base-sha", t->base_sha);
+	put_value(out, "worktree", t->worktree);
+	put_value(out, "folder", t->folder);
+	put_value(out, "created", t->created);
+	sb_addf(out, "port = %d\n", t->port);
+	put_list(out, "scope", &t->scope);
+	put_list(out, "step", &t->steps);
+	put_list(out, "check", &t->checks);
+}
+
+static void decode_value(struct strbuf *out, const char *v)
+{
+	for (; *v; v++) {
+		if (*v != '\\' || !v[1]) {
+			sb_addch(out, *v);
+			continue;
+		}
+		v++;
+		if (*v == 'n')
+			sb_addch(out, '\n');
+		else if (*v == 't')
+			sb_addch(out, '\t');
+		else if (*v == 'r')
+			sb_addch(out, '\r');
+		else if (*v == 'x' && isxdigit((unsigned char)v[1]) &&
+			 isxdigit((unsigned char)v[2]) && (v[1] != '0' || v[2] != '0')) {
+			char hex[3] = { v[1], v[2], 0 };
+
+			sb_addch(out, (int)strtol(hex, NULL, 16));
+			v += 2;
+		} else
+			sb_addch(out, *v);
+	}
+}
+
+struct parse_state {
+	struct task *task;
+	struct strbuf *err;
+	char **last;		/* the value a "key+" line continues */
+};
+
+static char **field(struct task *t, const char *name)
+{
+	static const struct { const char *name; size_t offset; } fields[] = {
+		{ "slug", offsetof(struct task, slug) },
+		{ "title", offsetof(struct task, title) },
+		{ "description", offsetof(struct task, description) },
+		{ "agent", offsetof(struct task, agent) },
+		{ "branch", offsetof(struct task, branch) },
+		{ "base", offsetof(struct task, base) },
+		{ "base-sha", offsetof(struct task, base_sha) },
+		{ "worktree", offsetof(struct task, worktree) },
+		{ "folder", offsetof(struct task, folder) },
+		{ "created", offsetof(struct task, created) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(*fields); i++)
+		if (!strcmp(name, fields[i].name))
+			return (char **)((char *)t + fields[i].offset);
+	return NULL;
+}
+
+static struct strlist *list_field(struct task *t, const char *name)
+{
+	if (!strcmp(name, "scope"))
+		return &t->scope;
+	if (!strcmp(name, "step"))
+		return &t->steps;
+	if (!strcmp(name, "check"))
+		return &t->checks;
+	return NULL;
+}
+
+static int handle_line(void *user, const char *section, const char *name,
+		       const char *value, int lineno)
+{
+	struct parse_state *st = user;
+	struct strbuf decoded = STRBUF_INIT;
+	size_t len = strlen(name);
+	struct strlist *list;
+	char **slot;
+
+	if (strcmp(section, "task")) {
+		sb_addf(st->err, "line %d: unexpected section '%s'", lineno, section);
+		return 0;
+	}
+	decode_value(&decoded, value);
+	if (len && name[len - 1] == '+') {
+		if (!st->last) {
+			sb_addf(st->err, "line %d: '%s' continues nothing", lineno, name);
+			sb_release(&decoded);
+			return 0;
+		}
+		char *joined = xstrfmt("%s%s", *st->last, decoded.buf ? decoded.buf : "");
+
+		free(*st->last);
+		*st->last = joined;
+	} else if (!strcmp(name, "status")) {
+		size_t i;
+
+		for (i = 0; i < 3; i++)
+			if (!strcmp(decoded.buf ? decoded.buf : "", status_names[i]))
+				st->task->status = (enum task_status)i;
+		st->last = NULL;
+	} else if (!strcmp(name, "port")) {
+		st->task->port = atoi(decoded.buf ? decoded.buf : "0");
+		st->last = NULL;
+	} else if ((slot = field(st->task, name))) {
+		free(*slot);
+		*slot = sb_detach(&decoded);
+		st->last = slot;
+	} else if ((list = list_field(st->task, name))) {
+		strlist_push(list, decoded.buf ? decoded.buf : "");
+		st->last = &list->items[list->nr - 1];
+	} else {
+		st->last = NULL;	/* a key from a newer version: ignored */
+	}
+	sb_release(&decoded);
+	return 1;
+}
+
+int task_parse(struct task *t, const char *text, struct strbuf *err)
+{
+	struct parse_state st = { t, err, NULL };
+	int ret;
+
+	memset(t, 0, sizeof(*t));
+	t->status = TASK_CREATING;	/* a record without a status is half-made */
+	ret = ini_parse_string(text, handle_line, &st);
+	if (ret && !err->len)
+		sb_addf(err, "line %d: not a task record line", ret);
+	if (!ret && (!t->slug || !t->title || !t->branch || !t->worktree || !t->folder)) {
+		sb_adds(err, "incomplete task record");
+		ret = -1;
+	}
+	if (!ret) {
+		if (!t->agent)
+			t->agent = xstrdup("agent");
+		if (!t->base)
+			t->base = xstrdup("");
+		if (!t->base_sha)
+			t->base_sha = xstrdup("");
+		if (!t->created)
+			t->created = xstrdup("");
+	}
+	return ret ? -1 : 0;
+}
+
+void task_release(struct task *t)
+{
+	free(t->slug);
+	free(t->title);
+	free(t->description);
+	free(t->agent);
+	free(t->branch);
+	free(t->base);
+	free(t->base_sha);
+	free(t->worktree);
+	free(t->folder);
+	free(t->created);
+	strlist_clear(&t->scope);
+	strlist_clear(&t->steps);
+	strlist_clear(&t->checks);
+	memset(t, 0, sizeof(*t));
+}
+
+char *task_record_path(const struct agent_repo *r, const char *slug)
+{
+	char *name = xstrfmt("%s.ini", slug);
+	char *path = path_join(r->record_dir, name);
+
+	free(name);
+	return path;
+}

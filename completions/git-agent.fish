@@ -1,0 +1,94 @@
+# fish completion for git-agent(1) and `git agent`
+#
+# fish's git completion completes `git agent ...` by handing the command line
+# over to the completions of the executable git-agent found on $PATH
+# (`complete -C "git-agent ..."`), so these rules are for `git-agent`.
+#
+# Install: share/fish/vendor_completions.d/git-agent.fish
+
+# The command given to git-agent (the first word that is not an option).
+function __fish_git_agent_command
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    for t in $tokens
+        switch $t
+            case '-*'
+                continue
+        end
+        echo $t
+        return 0
+    end
+    return 1
+end
+
+# True when no command has been given yet.
+function __fish_git_agent_needs_command
+    not __fish_git_agent_command >/dev/null
+end
+
+# True when the command is one of the arguments.
+function __fish_git_agent_using_command
+    set -l cmd (__fish_git_agent_command)
+    or return 1
+    contains -- $cmd $argv
+end
+
+# True right after `git agent help`.
+function __fish_git_agent_help_needs_topic
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l seen 0
+    for t in $tokens
+        switch $t
+            case '-*'
+                continue
+        end
+        set seen (math $seen + 1)
+    end
+    test $seen -eq 1
+    and __fish_git_agent_using_command help
+end
+
+# Refs for --base: branches, tags and remote-tracking branches.
+function __fish_git_agent_refs
+    command git for-each-ref --format='%(refname:short)%09Branch' refs/heads/ 2>/dev/null
+    command git for-each-ref --format='%(refname:short)%09Tag' refs/tags/ 2>/dev/null
+    command git for-each-ref --format='%(refname:short)%09Remote branch' refs/remotes/ 2>/dev/null
+end
+
+# Directories for --out (also after `--out=`).
+function __fish_git_agent_directories
+    __fish_complete_directories (commandline -ct | string replace -r -- '^--[^=]*=' '')
+end
+
+complete -c git-agent -f
+
+# git agent
+complete -c git-agent -n __fish_git_agent_needs_command -a spawn -d 'Plan a task, or create its branch and worktree'
+complete -c git-agent -n __fish_git_agent_needs_command -a help -d 'Show the manual of git agent or of a command'
+complete -c git-agent -n __fish_git_agent_needs_command -l version -d 'Show the version'
+complete -c git-agent -n __fish_git_agent_needs_command -s h -d 'Show usage and the list of commands'
+
+# git agent help <command>
+complete -c git-agent -n __fish_git_agent_help_needs_topic -a spawn -d 'Plan a task, or create its branch and worktree'
+
+# git agent spawn [<options>] <title>...
+set -l spawn '__fish_git_agent_using_command spawn'
+complete -c git-agent -n $spawn -l create -d 'Create the branch and worktree (default mode is dry-run)'
+complete -c git-agent -n $spawn -l dry-run -d 'Only write the task record, packet, README and commands'
+complete -c git-agent -n $spawn -l base -x -a '(__fish_git_agent_refs)' -d 'Base ref (default: agent.base, else the current branch)'
+complete -c git-agent -n $spawn -l fetch -d 'Run git fetch <agent.remote> before creating'
+complete -c git-agent -n $spawn -l no-fetch -d 'Do not fetch before creating'
+complete -c git-agent -n $spawn -l agent -x -d 'Branch prefix for this task (default: agent.branchPrefix)'
+complete -c git-agent -n $spawn -l name -x -d 'The slug of the task'
+complete -c git-agent -n $spawn -l out -x -a '(__fish_git_agent_directories)' -d 'Put the task folder in DIR/<slug> instead of agent.dir'
+complete -c git-agent -n $spawn -s m -l message -x -d 'Description of the task'
+complete -c git-agent -n $spawn -s F -l file -r -F -d 'Read the description from a file (- for stdin)'
+complete -c git-agent -n $spawn -l scope -r -F -d 'Path inside the repository the task is about (repeatable)'
+complete -c git-agent -n $spawn -l step -x -d 'A step for the agent (repeatable)'
+complete -c git-agent -n $spawn -l check -x -d 'A check review will run (repeatable)'
+complete -c git-agent -n $spawn -l allow-dirty -d 'Create even if the main worktree has uncommitted changes'
+complete -c git-agent -n $spawn -l keep-failed -d 'Keep the worktree when an agent.setup command fails'
+complete -c git-agent -n $spawn -l json -d 'Print one JSON object instead of the human summary'
+complete -c git-agent -n $spawn -s h -d 'Show usage'
+complete -c git-agent -n $spawn -l help -d 'Show the manual page'

@@ -1,0 +1,1511 @@
+/*
+ * git-agent-spawn: a task becomes a record, a packet, a branch, an isolated
+ * worktree and trace events. Dry-run (the default) stops after the packet.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <glob.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent.h"
+
+static const char usage_text[] =
+	"usage: git agent spawn [<options>] <title>...\n"
+	"\n"
+	"    --create              create the branch and worktree (default: dry run)\n"
+	"    --dry-run             write the task record and packet only\n"
+	"    --base <ref>          start from <ref> (default: agent.base, else HEAD)\n"
+	"    --fetch, --no-fetch   fetch agent.remote before creating\n"
+	"    --agent <name>        branch prefix: <name>/<slug>\n"
+	"    --name <slug>         the task's name; adopts a planned task of that name\n"
+	"    --out <dir>           put the task folder in <dir>/<slug>\n"
+	"    -m, --message <text>  the task's description\n"
+	"    -F, --file <file>     read the description from <file> ('-': stdin)\n"
+	"    --scope <path>        a path the task may change (repeatable)\n"
+	"    --step <text>         a step of the task (repeatable)\n"
+	"    --check <cmd>         a check review will run (repeatable)\n"
+	"    --allow-dirty         create even when the main worktree is dirty\n"
+	"    --keep-failed         keep the worktree when a setup command fails\n"
+	"    --json                print one JSON object\n";
+
+/* How long lock contention with other git processes is retried. */
+#define LOCK_RETRY_MS 10000
+#define DIRTY_PATHS_SHOWN 10
+
+struct spawn_options {
+	int mode;		/* -1: agent.mode */
+	int fetch;		/* -1: agent.fetch */
+	const char *base, *agent, *name, *out, *message, *message_file;
+	struct strlist scope, steps, checks;
+	int allow_dirty, keep_failed, json;
+	char *title;		/* the words joined, or NULL */
+};
+
+/* What this spawn made, so a failure can take exactly that back. */
+struct spawn {
+	struct agent_repo repo;
+	struct task task;
+	int mode;
+	char *record;
+	int record_fd;		/* exclusively locked while we create */
+	int adopted;
+	int made_folder, made_branch, made_worktree;
+	git_oid base_oid;
+	struct strlist env;	/* the task environment, "NAME=value" */
+};
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !interrupted)
+		;
+}
+
+static void parse_options(struct spawn_options *o, int argc, char **argv)
+{
+	enum { OPT_CREATE = 256, OPT_DRY_RUN, OPT_BASE, OPT_FETCH, OPT_NO_FETCH,
+	       OPT_AGENT, OPT_NAME, OPT_OUT, OPT_SCOPE, OPT_STEP, OPT_CHECK,
+	       OPT_ALLOW_DIRTY, OPT_KEEP_FAILED, OPT_JSON, OPT_HELP };
+	static const struct option longopts[] = {
+		{ "create", no_argument, NULL, OPT_CREATE },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "base", required_argument, NULL, OPT_BASE },
+		{ "fetch", no_argument, NULL, OPT_FETCH },
+		{ "no-fetch", no_argument, NULL, OPT_NO_FETCH },
+		{ "agent", required_argument, NULL, OPT_AGENT },
+		{ "name", required_argument, NULL, OPT_NAME },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "message", required_argument, NULL, 'm' },
+		{ "file", required_argument, NULL, 'F' },
+		{ "scope", required_argument, NULL, OPT_SCOPE },
+		{ "step", required_argument, NULL, OPT_STEP },
+		{ "check", required_argument, NULL, OPT_CHECK },
+		{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
+		{ "keep-failed", no_argument, NULL, OPT_KEEP_FAILED },
+		{ "json", no_argument, NULL, OPT_JSON },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct strbuf title = STRBUF_INIT;
+	int c, i;
+
+	memset(o, 0, sizeof(*o));
+	o->mode = o->fetch = -1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":hm:F:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_CREATE: o->mode = MODE_CREATE; break;
+		case OPT_DRY_RUN: o->mode = MODE_DRY_RUN; break;
+		case OPT_BASE: o->base = optarg; break;
+		case OPT_FETCH: o->fetch = 1; break;
+		case OPT_NO_FETCH: o->fetch = 0; break;
+		case OPT_AGENT: o->agent = optarg; break;
+		case OPT_NAME: o->name = optarg; break;
+		case OPT_OUT: o->out = optarg; break;
+		case 'm': o->message = optarg; break;
+		case 'F': o->message_file = optarg; break;
+		case OPT_SCOPE: strlist_push(&o->scope, optarg); break;
+		case OPT_STEP: strlist_push(&o->steps, optarg); break;
+		case OPT_CHECK: strlist_push(&o->checks, optarg); break;
+		case OPT_ALLOW_DIRTY: o->allow_dirty = 1; break;
+		case OPT_KEEP_FAILED: o->keep_failed = 1; break;
+		case OPT_JSON: o->json = 1; break;
+		case OPT_HELP: show_man_page("spawn");
+		case 'h':
+			fputs(usage_text, stdout);
+			finish_stdout();
+			exit(EXIT_USAGE);
+		case ':':
+			error("option '%s' requires a value", esc(argv[optind - 1]));
+			usage_die(usage_text);
+		default:
+			error("unknown option '%s'", esc(argv[optind - 1]));
+			usage_die(usage_text);
+		}
+	}
+	if (o->message && o->message_file) {
+		error("-m and -F cannot be used together");
+		usage_die(usage_text);
+	}
+	for (i = optind; i < argc; i++) {
+		if (title.len)
+			sb_addch(&title, ' ');
+		sb_adds(&title, argv[i]);
+	}
+	if (title.len)
+		o->title = sb_detach(&title);
+	if (!o->title && !o->name) {
+		error("a task title is required");
+		usage_die(usage_text);
+	}
+	if (o->title && !o->title[strspn(o->title, " \t\n")]) {
+		error("the task title is empty");
+		usage_die(usage_text);
+	}
+	sb_release(&title);
+}
+
+/* A scope path must name something inside the repository. */
+static void check_relative_path(const char *what, const char *path)
+{
+	const char *p = path;
+
+	if (!*path || *path == '/')
+		die("bad %s '%s': must be a relative path inside the repository", what, esc(path));
+	while (*p) {
+		size_t n = strcspn(p, "/");
+
+		if (n == 2 && !strncmp(p, "..", 2))
+			die("bad %s '%s': must not leave the repository with '..'", what, esc(path));
+		p += n;
+		p += *p == '/';
+	}
+}
+
+static void check_branch_prefix(struct agent_repo *r, const char *prefix)
+{
+	char *ref = xstrfmt("refs/heads/%s/x", prefix), *part;
+	git_reference *found = NULL;
+	int valid = 0;
+	size_t i;
+
+	git_reference_name_is_valid(&valid, ref);
+	if (!valid || prefix[strlen(prefix) - 1] == '/')
+		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
+		    esc(prefix), esc(prefix));
+	/* "agent" as a branch leaves no room for "agent/<slug>". */
+	for (i = strlen("refs/heads/"); ref[i]; i++) {
+		if (ref[i] != '/')
+			continue;
+		part = xstrndup(ref, i);
+		if (!git_reference_lookup(&found, r->repo, part)) {
+			git_reference_free(found);
+			die("a branch named '%s' exists, so no branch can be made under '%s/'; "
+			    "rename it, or choose another prefix with --agent or agent.branchPrefix",
+			    esc(part + strlen("refs/heads/")), esc(prefix));
+		}
+		free(part);
+	}
+	free(ref);
+}
+
+static int branch_is_taken(struct agent_repo *r, const char *branch)
+{
+	char *ref = xstrfmt("refs/heads/%s", branch), *glob = xstrfmt("%s/*", ref);
+	git_reference_iterator *it = NULL;
+	git_reference *found = NULL;
+	int taken = 0;
+
+	if (!git_reference_lookup(&found, r->repo, ref)) {
+		git_reference_free(found);
+		taken = 1;
+	} else if (!git_reference_iterator_glob_new(&it, r->repo, glob)) {
+		taken = !git_reference_next(&found, it);
+		if (taken)
+			git_reference_free(found);
+		git_reference_iterator_free(it);
+	}
+	free(ref);
+	free(glob);
+	return taken;
+}
+
+static void resolve_base(struct spawn *sp, const struct spawn_options *o)
+{
+	struct agent_repo *r = &sp->repo;
+	const char *base = o->base ? o->base : r->config.base;
+	git_object *obj = NULL, *commit = NULL;
+	char sha[GIT_OID_HEXSZ + 1];
+
+	if (sp->adopted && !o->base)
+		base = sp->task.base;
+	if (!base && git_repository_head_unborn(r->repo) == 1)
+		die("the repository has no commits yet; make a first commit, then spawn a task");
+	if (base) {
+		if (git_revparse_single(&obj, r->repo, base) < 0) {
+			if (git_repository_is_empty(r->repo) == 1)
+				die("the repository has no commits yet; make a first commit, then spawn a task");
+			die("base '%s' not found: no branch, tag or commit has that name", esc(base));
+		}
+		if (git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) < 0)
+			die("base '%s' is not a commit", esc(base));
+		if (base != sp->task.base) {
+			free(sp->task.base);
+			sp->task.base = xstrdup(base);
+		}
+	} else {
+		git_reference *head = NULL;
+
+		if (git_repository_head(&head, r->repo) < 0 ||
+		    git_reference_peel(&commit, head, GIT_OBJECT_COMMIT) < 0)
+			die_git("cannot read HEAD");
+		free(sp->task.base);
+		if (git_repository_head_detached(r->repo) == 1)
+			sp->task.base = xstrdup(git_oid_tostr_s(git_object_id(commit)));
+		else
+			sp->task.base = xstrdup(git_reference_shorthand(head));
+		git_reference_free(head);
+	}
+	git_oid_cpy(&sp->base_oid, git_object_id(commit));
+	git_oid_tostr(sha, sizeof(sha), &sp->base_oid);
+	free(sp->task.base_sha);
+	sp->task.base_sha = xstrdup(sha);
+	git_object_free(commit);
+	git_object_free(obj);
+}
+
+static int git_with_retry(struct child *c, const char **argv, const char *what)
+{
+	long waited = 0, delay = 50;
+	int ret;
+
+	for (;;) {
+		sb_reset(&c->err);
+		ret = run_git(c, argv);
+		if (ret < 0)
+			die_errno("cannot run git to %s", what);
+		if (!ret || !is_lock_failure(c->err.buf) || waited >= LOCK_RETRY_MS || interrupted)
+			return ret;
+		sleep_ms(delay);
+		waited += delay;
+		delay = delay * 2 > 1000 ? 1000 : delay * 2;
+	}
+}
+
+static void fetch_remote(struct spawn *sp)
+{
+	const char *argv[] = { "fetch", "--quiet", sp->repo.config.remote, NULL };
+	struct child c = CHILD_INIT;
+
+	c.dir = sp->repo.root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_err = 1;
+	if (git_with_retry(&c, argv, "fetch"))
+		die("cannot fetch '%s':\n%s", esc(sp->repo.config.remote),
+		    c.err.len ? c.err.buf : "git fetch failed");
+	child_release(&c);
+}
+
+static void status_code(unsigned s, char xy[3])
+{
+	xy[0] = s & GIT_STATUS_INDEX_NEW ? 'A' : s & GIT_STATUS_INDEX_MODIFIED ? 'M' :
+		s & GIT_STATUS_INDEX_DELETED ? 'D' : s & GIT_STATUS_INDEX_RENAMED ? 'R' :
+		s & GIT_STATUS_INDEX_TYPECHANGE ? 'T' : ' ';
+	xy[1] = s & GIT_STATUS_WT_MODIFIED ? 'M' : s & GIT_STATUS_WT_DELETED ? 'D' :
+		s & GIT_STATUS_WT_TYPECHANGE ? 'T' : s & GIT_STATUS_WT_RENAMED ? 'R' : ' ';
+	if (s & GIT_STATUS_WT_NEW)
+		xy[0] = xy[1] = '?';
+	if (s & GIT_STATUS_CONFLICTED)
+		xy[0] = xy[1] = 'U';
+	xy[2] = '\0';
+}
+
+/* Refuses when the main worktree has staged, modified or untracked files. */
+static void check_clean(struct agent_repo *r)
+{
+	git_status_options opts;
+	git_status_list *list = NULL;
+	struct strbuf msg = STRBUF_INIT;
+	size_t i, n;
+
+	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
+	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
+	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY;
+	if (git_status_list_new(&list, r->main, &opts) < 0)
+		die_git("cannot read the status of the main worktree '%s'", r->root);
+	n = git_status_list_entrycount(list);
+	for (i = 0; i < n && i < DIRTY_PATHS_SHOWN; i++) {
+		const git_status_entry *e = git_status_byindex(list, i);
+		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
+		char xy[3];
+
+		status_code(e->status, xy);
+		sb_addf(&msg, "\n\t%s %s", xy, esc(d->new_file.path));
+	}
+	if (n > DIRTY_PATHS_SHOWN)
+		sb_addf(&msg, "\n\t... and %zu more", n - DIRTY_PATHS_SHOWN);
+	git_status_list_free(list);
+	if (!n)
+		return;
+	fprintf(stderr, "fatal: the main worktree '%s' has uncommitted changes:%s\n"
+		"hint: commit or stash them (a new task starts from the committed base), "
+		"or use --allow-dirty\n", esc(r->root), msg.buf);
+	exit(EXIT_FATAL);
+}
+
+/* Where the task folder goes: <--out or agent.dir>/<slug>, never in the main worktree. */
+static char *folder_parent(struct agent_repo *r, const struct spawn_options *o)
+{
+	char *dir = o->out ? path_canonical(o->out) : path_canonical(r->config.task_dir);
+	struct stat st;
+
+	if (!stat(dir, &st) && !S_ISDIR(st.st_mode))
+		die("task folder location '%s' is not a directory", esc(dir));
+	/* .git is inside the worktree, but git status never shows it. */
+	if (path_is_inside(dir, r->root) && !path_is_inside(dir, r->common_dir))
+		die("task folder location '%s' is inside the main worktree '%s'; "
+		    "choose a directory outside it", esc(dir), esc(r->root));
+	return dir;
+}
+
+static void fill_task(struct spawn *sp, const char *slug, const char *prefix,
+		      const char *parent)
+{
+	struct task *t = &sp->task;
+	char ts[32];
+
+	free(t->slug);
+	t->slug = xstrdup(slug);
+	free(t->agent);
+	t->agent = xstrdup(prefix);
+	free(t->branch);
+	t->branch = xstrfmt("%s/%s", prefix, slug);
+	free(t->worktree);
+	t->worktree = path_join(sp->repo.config.worktree_dir, slug);
+	free(t->folder);
+	t->folder = path_join(parent, slug);
+	if (!t->created) {
+		format_timestamp(ts);
+		t->created = xstrdup(ts);
+	}
+	t->port = task_port(slug);
+}
+
+static int write_record_fd(int fd, const struct task *t)
+{
+	struct strbuf text = STRBUF_INIT;
+	int ret = 0;
+
+	task_format(&text, t);
+	if (pwrite(fd, text.buf, text.len, 0) != (ssize_t)text.len ||
+	    ftruncate(fd, text.len) < 0)
+		ret = -1;
+	sb_release(&text);
+	return ret;
+}
+
+static void update_record(struct spawn *sp, enum task_status status)
+{
+	sp->task.status = status;
+	if (write_record_fd(sp->record_fd, &sp->task) < 0)
+		die_errno("cannot write the task record '%s'", sp->record);
+}
+
+/*
+ * Makes <slug>.ini appear atomically, complete and already locked: written
+ * and locked under a temporary name, then hard-linked into place.
+ */
+static int create_record(struct spawn *sp, const char *path)
+{
+	char *tmp = xstrfmt("%s.new-%ld", path, (long)getpid());
+	int fd, ret;
+
+	if (mkdir_p(sp->repo.record_dir, 0777) < 0)
+		die_errno("cannot create '%s'", sp->repo.record_dir);
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || write_record_fd(fd, &sp->task) < 0)
+		die_errno("cannot write the task record '%s'", tmp);
+	ret = link(tmp, path);
+	if (ret < 0 && errno != EEXIST)
+		die_errno("cannot create the task record '%s'", path);
+	unlink(tmp);
+	free(tmp);
+	if (ret < 0) {
+		close(fd);
+		return -1;
+	}
+	sp->record_fd = fd;
+	sp->record = xstrdup(path);
+	return 0;
+}
+
+static int read_record(int fd, const char *path, struct task *t)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	char *proc = xstrfmt("/proc/self/fd/%d", fd);
+	int ret;
+
+	if (sb_read_file(&text, proc) < 0)
+		die_errno("cannot read the task record '%s'", path);
+	free(proc);
+	ret = task_parse(t, text.buf ? text.buf : "", &err);
+	if (ret < 0 && text.len)
+		warning("task record '%s': %s", path, err.buf);
+	sb_release(&text);
+	sb_release(&err);
+	return ret;
+}
+
+static void remove_worktree(struct agent_repo *r, const char *path)
+{
+	const char *argv[] = { "worktree", "remove", "--force", "--force", path, NULL };
+	const char *prune[] = { "worktree", "prune", NULL };
+	struct child c = CHILD_INIT;
+	struct stat st;
+
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_err = 1;
+	if (!lstat(path, &st) && git_with_retry(&c, argv, "remove a worktree"))
+		warning("cannot remove the worktree '%s': %s", esc(path), c.err.buf);
+	child_release(&c);
+	c.quiet = 1;
+	c.capture_err = 0;
+	git_with_retry(&c, prune, "prune worktrees");
+	child_release(&c);
+}
+
+/* Deletes the branch only while it still points where the task began. */
+static void delete_branch(struct agent_repo *r, const char *branch, const char *base_sha)
+{
+	char *name = xstrfmt("refs/heads/%s", branch);
+	git_reference *ref = NULL;
+	git_oid expected;
+	long waited = 0;
+	int err;
+
+	if (git_reference_lookup(&ref, r->repo, name) < 0)
+		goto done;
+	if (git_oid_fromstr(&expected, base_sha) < 0 ||
+	    !git_reference_target(ref) || git_oid_cmp(git_reference_target(ref), &expected)) {
+		warning("keeping branch '%s': it has moved since the task began", esc(branch));
+		goto done;
+	}
+	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && waited < LOCK_RETRY_MS) {
+		sleep_ms(100);
+		waited += 100;
+	}
+	if (err < 0)
+		warning("cannot delete branch '%s': %s", esc(branch), git_error_text());
+done:
+	git_reference_free(ref);
+	free(name);
+}
+
+/*
+ * A record left "creating" that nobody holds locked belongs to a spawn that
+ * was killed: take back what it made, as its own rollback would have.
+ */
+static void repair_interrupted(struct spawn *sp, struct task *stale, const char *record)
+{
+	json_t *e;
+
+	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
+		stale->slug ? stale->slug : record);
+	if (stale->worktree)
+		remove_worktree(&sp->repo, stale->worktree);
+	if (stale->branch && stale->base_sha)
+		delete_branch(&sp->repo, stale->branch, stale->base_sha);
+	unlink(record);
+	e = trace_event("spawn.failed", stale->slug);
+	json_object_set_new(e, "reason", json_string("interrupted; rolled back by a later spawn"));
+	trace_log(&sp->repo, e);
+}
+
+enum claim { CLAIM_TAKEN, CLAIM_RETRY, CLAIM_OK };
+
+/* Tries to make the existing record at path ours: adopt a planned task, or repair. */
+static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o,
+				 const char *path, int fd)
+{
+	struct task found;
+	struct stat a, b;
+
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return CLAIM_TAKEN;	/* another spawn is creating it now */
+	if (stat(path, &b) < 0 || fstat(fd, &a) < 0 || a.st_ino != b.st_ino)
+		return CLAIM_RETRY;	/* rolled back while we waited */
+	if (read_record(fd, path, &found) < 0 || found.status == TASK_CREATING) {
+		repair_interrupted(sp, &found, path);
+		task_release(&found);
+		return CLAIM_RETRY;
+	}
+	if (found.status != TASK_PLANNED || sp->mode != MODE_CREATE ||
+	    (!o->name && strcmp(found.title, sp->task.title))) {
+		task_release(&found);
+		return CLAIM_TAKEN;
+	}
+	/* Adopt: the plan's text, unless this command line gives its own. */
+	if (o->title) {
+		free(found.title);
+		found.title = xstrdup(o->title);
+	}
+	if (sp->task.description) {
+		free(found.description);
+		found.description = xstrdup(sp->task.description);
+	}
+	if (o->scope.nr)
+		strlist_copy(&found.scope, &o->scope);
+	if (o->steps.nr)
+		strlist_copy(&found.steps, &o->steps);
+	if (o->checks.nr)
+		strlist_copy(&found.checks, &o->checks);
+	task_release(&sp->task);
+	sp->task = found;
+	sp->record_fd = fd;
+	sp->record = xstrdup(path);
+	sp->adopted = 1;
+	return CLAIM_OK;
+}
+
+/* Finds the task's slug and holds its record: -2, -3, ... when taken. */
+static void reserve_task(struct spawn *sp, const struct spawn_options *o)
+{
+	struct agent_repo *r = &sp->repo;
+	const char *prefix = o->agent ? o->agent : r->config.branch_prefix;
+	char *base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
+	char *parent = folder_parent(r, o);
+	unsigned n;
+
+	check_branch_prefix(r, prefix);
+	for (n = 1; n < 10000; n++) {
+		char suffix[16] = "", *slug, *path;
+		enum claim claim = CLAIM_TAKEN;
+		struct stat st;
+		int fd;
+
+		if (n > 1)
+			snprintf(suffix, sizeof(suffix), "-%u", n);
+		slug = xstrfmt("%.*s%s", (int)(SLUG_MAX - strlen(suffix)), base_slug, suffix);
+		if (slug[strlen(slug) - strlen(suffix) - 1] == '-')
+			memmove(slug + strlen(slug) - strlen(suffix) - 1,
+				slug + strlen(slug) - strlen(suffix), strlen(suffix) + 1);
+		path = task_record_path(r, slug);
+		fill_task(sp, slug, prefix, parent);
+		fd = open(path, O_RDWR | O_CLOEXEC);
+		if (fd >= 0) {
+			claim = claim_existing(sp, o, path, fd);
+			if (claim != CLAIM_OK)
+				close(fd);
+		} else if (errno != ENOENT) {
+			die_errno("cannot open the task record '%s'", path);
+		} else if (!branch_is_taken(r, sp->task.branch) && lstat(sp->task.worktree, &st) < 0 &&
+			   lstat(sp->task.folder, &st) < 0) {
+			claim = create_record(sp, path) < 0 ? CLAIM_RETRY : CLAIM_OK;
+		}
+		free(path);
+		if (claim == CLAIM_RETRY) {
+			n--;
+		} else if (claim == CLAIM_OK) {
+			free(slug);
+			break;
+		} else if (o->name) {
+			die("task '%s' already exists; choose another --name, or review or "
+			    "abandon the existing task", slug);
+		}
+		free(slug);
+	}
+	if (n >= 10000)
+		die("no free task name for '%s'", base_slug);
+	free(base_slug);
+	free(parent);
+}
+
+static void add_env(struct strlist *env, const char *name, const char *value)
+{
+	char *kv = xstrfmt("%s=%s", name, value);
+
+	strlist_push(env, kv);
+	free(kv);
+}
+
+static void build_environment(struct spawn *sp)
+{
+	struct task *t = &sp->task;
+	char port[16];
+	char *packet = path_join(t->folder, "packet.md"), *report = path_join(t->folder, "report.md");
+
+	snprintf(port, sizeof(port), "%d", t->port);
+	add_env(&sp->env, "AGENT_TASK", t->slug);
+	add_env(&sp->env, "AGENT_TITLE", t->title);
+	add_env(&sp->env, "AGENT_BRANCH", t->branch);
+	add_env(&sp->env, "AGENT_BASE", t->base);
+	add_env(&sp->env, "AGENT_BASE_SHA", t->base_sha);
+	add_env(&sp->env, "AGENT_WORKTREE", t->worktree);
+	add_env(&sp->env, "AGENT_PACKET", packet);
+	add_env(&sp->env, "AGENT_REPORT", report);
+	add_env(&sp->env, "AGENT_TRACE", sp->repo.config.trace);
+	add_env(&sp->env, "AGENT_PORT", port);
+	free(packet);
+	free(report);
+}
+
+
+/* The packet's built-in template; agent.template replaces it. */
+static const char packet_template[] =
+	"# Task: {{title}}\n"
+	"\n"
+	"This is the task packet of `{{slug}}`, written by `git agent spawn`. It is your\n"
+	"whole brief: read it to the end before you start.\n"
+	"\n"
+	"## Description\n"
+	"\n"
+	"{{description}}\n"
+	"\n"
+	"## Isolation\n"
+	"\n"
+	"- Work only inside the worktree {{worktree}}.\n"
+	"- Do not modify the main worktree {{main_worktree}} or any other worktree,\n"
+	"  not even through absolute paths.\n"
+	"- Commit your work on the branch {{branch}}. Do not switch branches, rebase\n"
+	"  onto other work, merge, or push.\n"
+	"- A dev server you start listens on port {{port}} (`$AGENT_PORT`), so it does\n"
+	"  not collide with other tasks.\n"
+	"\n"
+	"## Branch and base\n"
+	"\n"
+	"- Branch: {{branch}}\n"
+	"- Base: {{base}} at commit {{base_sha}}\n"
+	"\n"
+	"## Scope\n"
+	"\n"
+	"{{scope}}\n"
+	"\n"
+	"## Steps\n"
+	"\n"
+	"{{steps}}\n"
+	"\n"
+	"## Done when\n"
+	"\n"
+	"{{checks}}\n"
+	"\n"
+	"## Required output\n"
+	"\n"
+	"When you stop, commit your work and write a hand-off report to {{report}}\n"
+	"(`$AGENT_REPORT`) with these sections:\n"
+	"\n"
+	"1. Summary: what you did and why.\n"
+	"2. Files touched.\n"
+	"3. Commands run, with their results.\n"
+	"4. Risks and assumptions.\n"
+	"5. The output of `git diff --stat {{base_sha}}...HEAD`.\n"
+	"6. Recommendation: merge, request changes, or abandon.\n"
+	"\n"
+	"## Review gate\n"
+	"\n"
+	"{{review_gate}}\n";
+
+struct placeholder {
+	const char *name;
+	char *value;		/* markdown, ready to insert */
+};
+
+static char *md_list(const struct strlist *list, int numbered, int code, const char *none)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+
+	if (!list->nr)
+		sb_adds(&sb, none);
+	for (i = 0; i < list->nr; i++) {
+		if (i)
+			sb_addch(&sb, '\n');
+		if (numbered)
+			sb_addf(&sb, "%zu. ", i + 1);
+		else
+			sb_adds(&sb, "- ");
+		if (code)
+			md_code(&sb, list->items[i]);
+		else
+			md_escape_line(&sb, list->items[i]);
+	}
+	return sb_detach(&sb);
+}
+
+static void fill_placeholders(struct spawn *sp, struct placeholder *ph, size_t nr)
+{
+	struct task *t = &sp->task;
+	struct strbuf sb = STRBUF_INIT;
+	char *report = path_join(t->folder, "report.md");
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		const char *n = ph[i].name;
+
+		sb_reset(&sb);
+		if (!strcmp(n, "title")) {
+			md_escape_line(&sb, t->title);
+		} else if (!strcmp(n, "description")) {
+			if (t->description && *t->description)
+				md_fenced(&sb, t->description);
+			else
+				sb_adds(&sb, "No description was given: the title is the task.\n");
+			sb.buf[--sb.len] = '\0';	/* the template ends the line */
+		} else if (!strcmp(n, "slug") || !strcmp(n, "branch") || !strcmp(n, "base") ||
+			   !strcmp(n, "base_sha") || !strcmp(n, "worktree") ||
+			   !strcmp(n, "main_worktree") || !strcmp(n, "folder") || !strcmp(n, "report")) {
+			const char *v = !strcmp(n, "slug") ? t->slug : !strcmp(n, "branch") ? t->branch :
+				!strcmp(n, "base") ? t->base : !strcmp(n, "base_sha") ? t->base_sha :
+				!strcmp(n, "worktree") ? t->worktree : !strcmp(n, "folder") ? t->folder :
+				!strcmp(n, "report") ? report : sp->repo.root;
+
+			md_code(&sb, v);
+		} else if (!strcmp(n, "port")) {
+			sb_addf(&sb, "%d", t->port);
+		} else if (!strcmp(n, "scope")) {
+			free(ph[i].value);
+			ph[i].value = md_list(&t->scope, 0, 1,
+				"No scope was given: any file of the repository may change.");
+			continue;
+		} else if (!strcmp(n, "steps")) {
+			free(ph[i].value);
+			ph[i].value = md_list(&t->steps, 1, 0,
+				"No steps were given: plan them yourself from the description.");
+			continue;
+		} else if (!strcmp(n, "checks")) {
+			free(ph[i].value);
+			ph[i].value = md_list(&t->checks, 0, 1,
+				"No checks were given: the work is done when the description is met "
+				"and the tests of the repository pass.");
+			continue;
+		} else if (!strcmp(n, "review_gate")) {
+			sb_adds(&sb, "`git agent review ");
+			sb_adds(&sb, t->slug);
+			sb_adds(&sb, "` records the evidence of your work: the worktree's status, the\n"
+				"diff stat and full patch against the merge base, the commits, the results of\n"
+				"every check, and your report. The branch is merged only when the reviewed\n"
+				"commit is still the branch head, the worktree has no uncommitted changes,\n"
+				"every check passes and no file outside the scope changed. Anything you leave\n"
+				"uncommitted is not reviewed and blocks the merge.");
+		}
+		free(ph[i].value);
+		ph[i].value = sb_detach(&sb);
+	}
+	sb_release(&sb);
+	free(report);
+}
+
+/* Replaces each {{name}} once; substituted text is never scanned again. */
+static void render_template(struct spawn *sp, struct strbuf *out, const char *text,
+			    const char *source)
+{
+	struct placeholder ph[] = {
+		{ "slug", NULL }, { "title", NULL }, { "description", NULL },
+		{ "branch", NULL }, { "base", NULL }, { "base_sha", NULL },
+		{ "worktree", NULL }, { "main_worktree", NULL }, { "folder", NULL },
+		{ "report", NULL }, { "port", NULL }, { "scope", NULL }, { "steps", NULL },
+		{ "checks", NULL }, { "review_gate", NULL },
+	};
+	size_t nr = sizeof(ph) / sizeof(*ph), i;
+	const char *p = text, *open, *close;
+
+	fill_placeholders(sp, ph, nr);
+	while ((open = strstr(p, "{{")) && (close = strstr(open + 2, "}}"))) {
+		size_t len = close - open - 2;
+
+		sb_add(out, p, open - p);
+		for (i = 0; i < nr; i++)
+			if (strlen(ph[i].name) == len && !strncmp(open + 2, ph[i].name, len))
+				break;
+		if (i == nr)
+			die("unknown placeholder '{{%.*s}}' in the packet template '%s'; known: "
+			    "slug, title, description, branch, base, base_sha, worktree, main_worktree, "
+			    "folder, report, port, scope, steps, checks, review_gate",
+			    (int)len, open + 2, esc(source));
+		sb_adds(out, ph[i].value);
+		p = close + 2;
+	}
+	sb_adds(out, p);
+	for (i = 0; i < nr; i++)
+		free(ph[i].value);
+}
+
+static void render_packet(struct spawn *sp, struct strbuf *out)
+{
+	struct strbuf text = STRBUF_INIT;
+	const char *template = sp->repo.config.template;
+
+	if (!template) {
+		render_template(sp, out, packet_template, "built in");
+		return;
+	}
+	if (sb_read_file(&text, template) < 0)
+		die_errno("cannot read the packet template '%s' (agent.template)", esc(template));
+	render_template(sp, out, text.buf ? text.buf : "", template);
+	sb_release(&text);
+}
+
+static void render_readme(struct spawn *sp, struct strbuf *out)
+{
+	struct task *t = &sp->task;
+
+	sb_adds(out, "# Task folder of ");
+	md_code(out, t->slug);
+	sb_adds(out, "\n\nThis folder belongs to the git-agent task ");
+	md_code(out, t->slug);
+	sb_adds(out, ":\n\n> ");
+	md_escape_line(out, t->title);
+	sb_adds(out, "\n\nIt lives outside every worktree, so nothing here shows up in `git status`,\n"
+		"and it stays after the worktree is removed.\n\n"
+		"- `packet.md`: the task packet the agent works from.\n"
+		"- `report.md`: the agent's hand-off report, once it has written one.\n"
+		"- `commands/create-worktree.sh`: the plain git steps of `git agent spawn --create`.\n"
+		"- `commands/review-before-merge.sh`: the plain git steps of a review, and of the\n"
+		"  merge with `--merge`.\n\n"
+		"The task record is ");
+	{
+		char *record = task_record_path(&sp->repo, t->slug);
+
+		md_code(out, record);
+		free(record);
+	}
+	sb_adds(out, " and its events are in ");
+	md_code(out, sp->repo.config.trace);
+	sb_adds(out, ".\n\n## Next\n\n```sh\n");
+	if (sp->mode == MODE_CREATE) {
+		sb_adds(out, "cd ");
+		sq_quote(out, t->worktree);
+		sb_addf(out, "\n# hand the agent packet.md, then:\ngit agent review %s\n", t->slug);
+	} else {
+		sb_addf(out, "git agent spawn --create --name %s\n", t->slug);
+	}
+	sb_adds(out, "```\n");
+}
+
+static void sh_var(struct strbuf *out, const char *name, const char *value)
+{
+	sb_addf(out, "%s=", name);
+	sq_quote(out, value);
+	sb_addch(out, '\n');
+}
+
+static void render_create_script(struct spawn *sp, struct strbuf *out)
+{
+	struct agent_repo *r = &sp->repo;
+	struct task *t = &sp->task;
+	char *include = path_join(r->root, ".worktreeinclude");
+	struct stat st;
+	size_t i;
+
+	sb_addf(out, "#!/bin/sh\n"
+		"# The plain git steps of `git agent spawn --create` for task %s:\n"
+		"# a branch at the base, a worktree, then the setup of the new worktree.\n"
+		"set -eu\n\n", t->slug);
+	sh_var(out, "main", r->root);
+	sh_var(out, "worktree", t->worktree);
+	sh_var(out, "branch", t->branch);
+	sh_var(out, "base", t->base);
+	sb_adds(out, "\ncd \"$main\"\n");
+	if (r->config.fetch) {
+		sb_adds(out, "git fetch ");
+		sq_quote(out, r->config.remote);
+		sb_addch(out, '\n');
+	}
+	sb_adds(out, "base_sha=$(git rev-parse --verify \"$base^{commit}\")\n"
+		"git branch --no-track \"$branch\" \"$base_sha\"\n"
+		"mkdir -p \"$(dirname \"$worktree\")\"\n"
+		"git worktree add \"$worktree\" \"$branch\"\n");
+	if (!stat(include, &st) || r->config.copy.nr) {
+		sb_adds(out, "\n# Copy untracked and ignored files that match .worktreeinclude"
+			" and agent.copy.\ngit ls-files -z --others --ignored");
+		if (!stat(include, &st))
+			sb_adds(out, " --exclude-from=.worktreeinclude");
+		for (i = 0; i < r->config.copy.nr; i++) {
+			sb_adds(out, " --exclude=");
+			sq_quote(out, r->config.copy.items[i]);
+		}
+		sb_adds(out, " |\n\txargs -0 -r cp -P -p -n --parents -t \"$worktree\" --\n");
+	}
+	for (i = 0; i < r->config.link.nr; i++) {
+		sb_adds(out, "\nmkdir -p \"$(dirname \"$worktree\"/");
+		sq_quote(out, r->config.link.items[i]);
+		sb_adds(out, ")\"\nln -s \"$main\"/");
+		sq_quote(out, r->config.link.items[i]);
+		sb_adds(out, " \"$worktree\"/");
+		sq_quote(out, r->config.link.items[i]);
+		sb_addch(out, '\n');
+	}
+	sb_adds(out, "\nif [ -f \"$worktree/.gitmodules\" ]; then\n"
+		"\tgit -C \"$worktree\" submodule update --init --recursive\nfi\n");
+	if (r->config.setup.nr) {
+		sb_adds(out, "\n# The task environment, then each agent.setup command.\n");
+		for (i = 0; i < sp->env.nr; i++) {
+			char *eq = strchr(sp->env.items[i], '=');
+			char *name = xstrndup(sp->env.items[i], eq - sp->env.items[i]);
+
+			sb_addf(out, "export %s\n", name);
+			sh_var(out, name, eq + 1);
+			free(name);
+		}
+		sb_adds(out, "cd \"$worktree\"\n");
+		for (i = 0; i < r->config.setup.nr; i++) {
+			sb_adds(out, "sh -c ");
+			sq_quote(out, r->config.setup.items[i]);
+			sb_addch(out, '\n');
+		}
+	}
+	free(include);
+}
+
+static void render_review_script(struct spawn *sp, struct strbuf *out)
+{
+	struct task *t = &sp->task;
+
+	sb_addf(out, "#!/bin/sh\n"
+		"# The plain git steps of `git agent review` for task %s: the evidence,\n"
+		"# then, when run with --merge, the merge and the cleanup.\n"
+		"set -eu\n\n", t->slug);
+	sh_var(out, "main", sp->repo.root);
+	sh_var(out, "worktree", t->worktree);
+	sh_var(out, "branch", t->branch);
+	sh_var(out, "base", t->base);
+	sb_adds(out,
+		"\necho '== uncommitted changes in the task worktree'\n"
+		"git -C \"$worktree\" status --porcelain\n"
+		"echo '== diff stat against the merge base'\n"
+		"git -C \"$main\" diff --stat=80 \"$base...$branch\"\n"
+		"echo '== commits'\n"
+		"git -C \"$main\" log --oneline \"$base..$branch\"\n"
+		"patch=$(mktemp)\n"
+		"git -C \"$main\" diff --binary --full-index \"$base...$branch\" >\"$patch\"\n"
+		"echo \"== the full patch is in $patch\"\n"
+		"\n"
+		"[ \"${1-}\" = --merge ] || exit 0\n"
+		"if [ -n \"$(git -C \"$worktree\" status --porcelain)\" ]; then\n"
+		"\techo \"refusing to merge: $worktree has uncommitted changes\" >&2\n"
+		"\texit 1\n"
+		"fi\n"
+		"if [ \"$(git -C \"$main\" symbolic-ref --quiet --short HEAD)\" != \"$base\" ]; then\n"
+		"\techo \"refusing to merge: check out $base in $main first\" >&2\n"
+		"\texit 1\n"
+		"fi\n"
+		"git -C \"$main\" merge --no-ff -m \"Merge task $branch\" \"$branch\"\n"
+		"git -C \"$main\" worktree remove \"$worktree\"\n"
+		"git -C \"$main\" branch -d \"$branch\"\n");
+}
+
+static void write_folder_file(struct spawn *sp, const char *name, struct strbuf *text,
+			      mode_t mode)
+{
+	char *path = path_join(sp->task.folder, name);
+
+	if (write_file_atomic(path, text->buf ? text->buf : "", text->len, mode) < 0) {
+		int saved = errno;
+
+		if (!sp->adopted)
+			remove_tree(sp->task.folder);
+		unlink(sp->record);
+		errno = saved;
+		die_errno("cannot write '%s'", esc(path));
+	}
+	free(path);
+	sb_reset(text);
+}
+
+/* The task folder: packet, README and the two scripts. */
+static void write_task_folder(struct spawn *sp)
+{
+	char *commands = path_join(sp->task.folder, "commands");
+	struct strbuf text = STRBUF_INIT;
+	struct stat st;
+
+	if (stat(sp->task.folder, &st) < 0)
+		sp->made_folder = 1;
+	if (mkdir_p(commands, 0777) < 0) {
+		if (!sp->adopted)
+			unlink(sp->record);
+		die_errno("cannot create the task folder '%s'", esc(sp->task.folder));
+	}
+	render_packet(sp, &text);
+	write_folder_file(sp, "packet.md", &text, 0666);
+	render_readme(sp, &text);
+	write_folder_file(sp, "README.md", &text, 0666);
+	render_create_script(sp, &text);
+	write_folder_file(sp, "commands/create-worktree.sh", &text, 0777);
+	render_review_script(sp, &text);
+	write_folder_file(sp, "commands/review-before-merge.sh", &text, 0777);
+	sb_release(&text);
+	free(commands);
+}
+
+static void log_planned(struct spawn *sp)
+{
+	struct task *t = &sp->task;
+	json_t *e = trace_event("task.planned", t->slug);
+
+	json_object_set_new(e, "title", json_text(t->title));
+	json_object_set_new(e, "branch", json_text(t->branch));
+	json_object_set_new(e, "base", json_text(t->base));
+	json_object_set_new(e, "base_sha", json_text(t->base_sha));
+	json_object_set_new(e, "worktree", json_text(t->worktree));
+	json_object_set_new(e, "folder", json_text(t->folder));
+	trace_log(&sp->repo, e);
+}
+
+static int create_branch(struct spawn *sp, struct strbuf *why)
+{
+	git_commit *commit = NULL;
+	git_reference *ref = NULL;
+	long waited = 0;
+	int err;
+
+	if (git_commit_lookup(&commit, sp->repo.repo, &sp->base_oid) < 0) {
+		sb_addf(why, "cannot read base commit: %s", git_error_text());
+		return -1;
+	}
+	while ((err = git_branch_create(&ref, sp->repo.repo, sp->task.branch, commit, 0)) == GIT_ELOCKED &&
+	       waited < LOCK_RETRY_MS && !interrupted) {
+		sleep_ms(100);
+		waited += 100;
+	}
+	git_commit_free(commit);
+	if (err < 0) {
+		sb_addf(why, "cannot create branch '%s': %s", sp->task.branch, git_error_text());
+		return -1;
+	}
+	git_reference_free(ref);
+	sp->made_branch = 1;
+	return 0;
+}
+
+static int add_worktree(struct spawn *sp, struct strbuf *why)
+{
+	const char *argv[] = { "worktree", "add", "--quiet", sp->task.worktree, sp->task.branch, NULL };
+	struct child c = CHILD_INIT;
+	int ret;
+
+	if (mkdir_p(sp->repo.config.worktree_dir, 0777) < 0) {
+		sb_addf(why, "cannot create '%s': %s", sp->repo.config.worktree_dir, strerror(errno));
+		return -1;
+	}
+	c.dir = sp->repo.root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_err = 1;
+	c.stdout_to_stderr = 1;
+	sp->made_worktree = 1;	/* even a failed add may leave something behind */
+	ret = git_with_retry(&c, argv, "add a worktree");
+	if (ret)
+		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
+	else if (c.err.len)
+		fputs(c.err.buf, stderr);	/* hook output and progress */
+	child_release(&c);
+	return ret ? -1 : 0;
+}
+
+static int copy_file(const char *from, const char *to, struct strbuf *why)
+{
+	char buf[65536];
+	struct stat st;
+	int in = -1, out = -1, ret = -1;
+	ssize_t n;
+
+	if (lstat(from, &st) < 0)
+		return 0;	/* gone since it was listed */
+	{
+		char *dir = xstrdup(to), *slash = strrchr(dir, '/');
+
+		*slash = '\0';
+		mkdir_p(dir, 0777);
+		free(dir);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t len = readlink(from, target, sizeof(target) - 1);
+
+		if (len < 0 || (target[len] = '\0', symlink(target, to) < 0))
+			goto fail;
+		return 0;
+	}
+	if ((in = open(from, O_RDONLY | O_CLOEXEC)) < 0 ||
+	    (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		goto fail;
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, n) != n)
+			goto fail;
+	if (n < 0 || fchmod(out, st.st_mode & 07777) < 0)
+		goto fail;
+	ret = 0;
+fail:
+	if (ret < 0)
+		sb_addf(why, "cannot copy '%s' to '%s': %s", from, to, strerror(errno));
+	if (in >= 0)
+		close(in);
+	if (out >= 0 && close(out) < 0 && !ret)
+		ret = -1;
+	return ret;
+}
+
+/* agent.copy and .worktreeinclude: gitignore patterns, matched by git. */
+static int copy_files(struct spawn *sp, int *copied, struct strbuf *why)
+{
+	struct agent_repo *r = &sp->repo;
+	char *include = path_join(r->root, ".worktreeinclude");
+	struct strlist args = STRLIST_INIT;
+	struct child c = CHILD_INIT;
+	struct stat st;
+	const char *p, *end;
+	int have_include = !stat(include, &st), ret = 0;
+	size_t i;
+
+	if (!have_include && !r->config.copy.nr) {
+		free(include);
+		return 0;
+	}
+	strlist_push(&args, "ls-files");
+	strlist_push(&args, "-z");
+	strlist_push(&args, "--others");
+	strlist_push(&args, "--ignored");
+	if (have_include) {
+		char *opt = xstrfmt("--exclude-from=%s", include);
+
+		strlist_push(&args, opt);
+		free(opt);
+	}
+	for (i = 0; i < r->config.copy.nr; i++) {
+		char *opt = xstrfmt("--exclude=%s", r->config.copy.items[i]);
+
+		strlist_push(&args, opt);
+		free(opt);
+	}
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_out = 1;
+	c.capture_err = 1;
+	if (run_git(&c, (const char **)args.items)) {
+		sb_addf(why, "cannot list the files to copy: %s", c.err.buf ? c.err.buf : "");
+		ret = -1;
+	}
+	for (p = c.out.buf; !ret && p && p < c.out.buf + c.out.len; p = end + 1) {
+		char *from, *to;
+
+		end = p + strlen(p);
+		from = path_join(r->root, p);
+		to = path_join(sp->task.worktree, p);
+		if (lstat(to, &st) < 0) {
+			ret = copy_file(from, to, why);
+			*copied += !ret;
+		}
+		free(from);
+		free(to);
+	}
+	child_release(&c);
+	strlist_clear(&args);
+	free(include);
+	return ret;
+}
+
+/* agent.link: symlinks from the worktree to the main worktree's paths. */
+static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
+{
+	struct agent_repo *r = &sp->repo;
+	size_t i, j;
+
+	for (i = 0; i < r->config.link.nr; i++) {
+		char *pattern = path_join(r->root, r->config.link.items[i]);
+		glob_t g;
+
+		check_relative_path("agent.link value", r->config.link.items[i]);
+		if (glob(pattern, 0, NULL, &g)) {
+			free(pattern);
+			continue;	/* nothing to link yet */
+		}
+		for (j = 0; j < g.gl_pathc; j++) {
+			const char *rel = g.gl_pathv[j] + strlen(r->root) + 1;
+			char *to = path_join(sp->task.worktree, rel), *dir = xstrdup(to);
+			struct stat st;
+
+			*strrchr(dir, '/') = '\0';
+			if (lstat(to, &st) < 0) {
+				if (mkdir_p(dir, 0777) < 0 || symlink(g.gl_pathv[j], to) < 0) {
+					sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
+					free(dir);
+					free(to);
+					globfree(&g);
+					free(pattern);
+					return -1;
+				}
+				(*linked)++;
+			}
+			free(dir);
+			free(to);
+		}
+		globfree(&g);
+		free(pattern);
+	}
+	return 0;
+}
+
+static int init_submodules(struct spawn *sp, struct strbuf *why)
+{
+	const char *argv[] = { "submodule", "update", "--init", "--recursive", "--quiet", NULL };
+	char *gitmodules = path_join(sp->task.worktree, ".gitmodules");
+	struct child c = CHILD_INIT;
+	struct stat st;
+	int ret = 0;
+
+	if (!stat(gitmodules, &st)) {
+		c.dir = sp->task.worktree;
+		c.clean_git_env = 1;
+		c.no_stdin = 1;
+		c.capture_err = 1;
+		c.stdout_to_stderr = 1;
+		if (git_with_retry(&c, argv, "initialise submodules")) {
+			sb_addf(why, "cannot initialise submodules: %s", c.err.buf ? c.err.buf : "");
+			ret = -1;
+		}
+		child_release(&c);
+	}
+	free(gitmodules);
+	return ret;
+}
+
+static int run_setup(struct spawn *sp, struct strbuf *why)
+{
+	size_t i;
+
+	for (i = 0; i < sp->repo.config.setup.nr; i++) {
+		const char *cmd = sp->repo.config.setup.items[i];
+		const char *argv[] = { "sh", "-c", cmd, NULL };
+		struct child c = CHILD_INIT;
+		json_t *e;
+		int ret;
+
+		c.argv = argv;
+		c.dir = sp->task.worktree;
+		c.env = (const char **)sp->env.items;
+		c.clean_git_env = 1;
+		c.no_stdin = 1;
+		c.stdout_to_stderr = 1;	/* stdout is for our summary or JSON */
+		ret = run_child(&c);
+		if (!ret && !interrupted)
+			continue;
+		e = trace_event("setup.failed", sp->task.slug);
+		json_object_set_new(e, "command", json_text(cmd));
+		json_object_set_new(e, "exit", json_integer(ret));
+		trace_log(&sp->repo, e);
+		sb_addf(why, "setup command '%s' failed (exit %d)", cmd, ret);
+		return -1;
+	}
+	return 0;
+}
+
+static int set_up_worktree(struct spawn *sp, struct strbuf *why)
+{
+	int copied = 0, linked = 0;
+	json_t *e;
+
+	if (copy_files(sp, &copied, why) < 0 || link_paths(sp, &linked, why) < 0 ||
+	    init_submodules(sp, why) < 0 || run_setup(sp, why) < 0)
+		return -1;
+	e = trace_event("setup.done", sp->task.slug);
+	json_object_set_new(e, "copied", json_integer(copied));
+	json_object_set_new(e, "linked", json_integer(linked));
+	json_object_set_new(e, "commands", json_integer((json_int_t)sp->repo.config.setup.nr));
+	trace_log(&sp->repo, e);
+	return 0;
+}
+
+/* Takes back exactly what this spawn made, then dies with the reason. */
+NORETURN static void roll_back(struct spawn *sp, const char *reason)
+{
+	json_t *e;
+
+	if (sp->made_worktree)
+		remove_worktree(&sp->repo, sp->task.worktree);
+	if (sp->made_branch)
+		delete_branch(&sp->repo, sp->task.branch, sp->task.base_sha);
+	if (sp->adopted) {
+		update_record(sp, TASK_PLANNED);
+	} else {
+		if (sp->made_folder && remove_tree(sp->task.folder) < 0)
+			warning("cannot remove the task folder '%s'", esc(sp->task.folder));
+		unlink(sp->record);
+	}
+	e = trace_event("spawn.failed", sp->task.slug);
+	json_object_set_new(e, "reason", json_text(reason));
+	trace_log(&sp->repo, e);
+	die("cannot create task '%s': %s", sp->task.slug, reason);
+}
+
+static void create_task(struct spawn *sp, const struct spawn_options *o)
+{
+	struct strbuf why = STRBUF_INIT;
+	struct sigaction sa;
+	json_t *e;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+
+	if (create_branch(sp, &why) < 0 || interrupted || add_worktree(sp, &why) < 0 || interrupted)
+		goto fail;
+	e = trace_event("worktree.created", sp->task.slug);
+	json_object_set_new(e, "branch", json_text(sp->task.branch));
+	json_object_set_new(e, "base", json_text(sp->task.base));
+	json_object_set_new(e, "base_sha", json_string(sp->task.base_sha));
+	json_object_set_new(e, "worktree", json_text(sp->task.worktree));
+	trace_log(&sp->repo, e);
+	if (set_up_worktree(sp, &why) < 0 || interrupted) {
+		if (!interrupted && o->keep_failed) {
+			update_record(sp, TASK_CREATED);
+			die("%s; the worktree is kept at '%s' (--keep-failed)", why.buf,
+			    esc(sp->task.worktree));
+		}
+		goto fail;
+	}
+	update_record(sp, TASK_CREATED);
+	sb_release(&why);
+	return;
+fail:
+	if (interrupted && !why.len)
+		sb_addf(&why, "interrupted by signal %d", (int)interrupted);
+	roll_back(sp, why.buf);
+}
+
+static void print_result(struct spawn *sp, const struct spawn_options *o)
+{
+	struct task *t = &sp->task;
+	char *packet = path_join(t->folder, "packet.md");
+	char short_sha[8];
+
+	snprintf(short_sha, sizeof(short_sha), "%.7s", t->base_sha);
+	if (o->json) {
+		json_t *j = json_object();
+		char *record = task_record_path(&sp->repo, t->slug), *report = path_join(t->folder, "report.md");
+
+		json_object_set_new(j, "task", json_string(t->slug));
+		json_object_set_new(j, "title", json_text(t->title));
+		json_object_set_new(j, "mode", json_string(sp->mode == MODE_CREATE ? "create" : "dry-run"));
+		json_object_set_new(j, "adopted", json_boolean(sp->adopted));
+		json_object_set_new(j, "branch", json_text(t->branch));
+		json_object_set_new(j, "base", json_text(t->base));
+		json_object_set_new(j, "base_sha", json_string(t->base_sha));
+		json_object_set_new(j, "worktree", json_text(t->worktree));
+		json_object_set_new(j, "folder", json_text(t->folder));
+		json_object_set_new(j, "packet", json_text(packet));
+		json_object_set_new(j, "report", json_text(report));
+		json_object_set_new(j, "record", json_text(record));
+		json_object_set_new(j, "trace", json_text(sp->repo.config.trace));
+		json_object_set_new(j, "port", json_integer(t->port));
+		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(j);
+		free(record);
+		free(report);
+	} else {
+		struct strbuf cd = STRBUF_INIT;
+
+		if (sp->mode == MODE_CREATE)
+			printf("created task '%s'%s\n", t->slug, sp->adopted ? " (adopted the planned task)" : "");
+		else
+			printf("planned task '%s' (dry run: no branch or worktree created)\n", t->slug);
+		printf("  title:    %s\n", esc(t->title));
+		printf("  branch:   %s (from %s at %s)\n", esc(t->branch), esc(t->base), short_sha);
+		printf("  worktree: %s\n", esc(t->worktree));
+		printf("  packet:   %s\n", esc(packet));
+		if (sp->mode == MODE_CREATE) {
+			sq_quote(&cd, t->worktree);
+			printf("  port:     %d\n", t->port);
+			printf("next: cd %s, hand the agent the packet, then: git agent review %s\n",
+			       esc(cd.buf), t->slug);
+		} else {
+			printf("next: git agent spawn --create --name %s\n", t->slug);
+		}
+		sb_release(&cd);
+	}
+	free(packet);
+	finish_stdout();
+}
+
+static char *read_description(const struct spawn_options *o)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (o->message)
+		return xstrdup(o->message);
+	if (!o->message_file)
+		return NULL;
+	if (sb_read_file(&sb, strcmp(o->message_file, "-") ? o->message_file : "/dev/stdin") < 0)
+		die_errno("cannot read '%s'", esc(o->message_file));
+	while (sb.len && sb.buf[sb.len - 1] == '\n')
+		sb.buf[--sb.len] = '\0';
+	return sb_detach(&sb);
+}
+
+static void prepare_task(struct spawn *sp, const struct spawn_options *o)
+{
+	size_t i;
+
+	if (o->name && !slug_is_valid(o->name))
+		die("invalid task name '%s': use lower-case letters, digits and single "
+		    "dashes, at most %d characters", esc(o->name), SLUG_MAX);
+	for (i = 0; i < o->scope.nr; i++)
+		check_relative_path("scope", o->scope.items[i]);
+	if (path_is_inside(sp->repo.config.worktree_dir, sp->repo.root))
+		die("agent.worktreeDir '%s' is inside the main worktree '%s'; worktrees nested "
+		    "in the repository break tools that walk it: choose a directory outside",
+		    esc(sp->repo.config.worktree_dir), esc(sp->repo.root));
+	sp->task.title = xstrdup(o->title ? o->title : "");
+	sp->task.description = read_description(o);
+	strlist_copy(&sp->task.scope, &o->scope);
+	strlist_copy(&sp->task.steps, &o->steps);
+	strlist_copy(&sp->task.checks, &o->checks);
+	sp->task.status = sp->mode == MODE_CREATE ? TASK_CREATING : TASK_PLANNED;
+	/* The base needs resolving before the record exists: a bad base makes nothing. */
+	resolve_base(sp, o);
+	reserve_task(sp, o);
+	if (!*sp->task.title)
+		die("task '%s' has no title", sp->task.slug);
+	if (sp->adopted) {
+		/* The planned base may have moved: start from where it is now. */
+		resolve_base(sp, o);
+		update_record(sp, TASK_CREATING);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct spawn_options opts;
+	struct spawn sp;
+
+	set_program_name(argv[0]);
+	parse_options(&opts, argc, argv);
+	memset(&sp, 0, sizeof(sp));
+	sp.record_fd = -1;
+	agent_repo_open(&sp.repo);
+	sp.mode = opts.mode >= 0 ? opts.mode : (int)sp.repo.config.mode;
+	if (sp.mode == MODE_CREATE) {
+		if (!opts.allow_dirty)
+			check_clean(&sp.repo);
+		if (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch))
+			fetch_remote(&sp);
+	}
+	prepare_task(&sp, &opts);
+	build_environment(&sp);
+	write_task_folder(&sp);
+	if (!sp.adopted)
+		log_planned(&sp);
+	if (sp.mode == MODE_CREATE)
+		create_task(&sp, &opts);
+	print_result(&sp, &opts);
+	close(sp.record_fd);
+	task_release(&sp.task);
+	strlist_clear(&sp.env);
+	free(sp.record);
+	free(opts.title);
+	agent_repo_close(&sp.repo);
+	return 0;
+}
