@@ -515,6 +515,8 @@ static void repair_interrupted(struct spawn *sp, struct task *stale, const char 
 		remove_worktree(&sp->repo, stale->worktree);
 	if (stale->branch && stale->base_sha)
 		delete_branch(&sp->repo, stale->branch, stale->base_sha);
+	if (stale->folder && remove_tree(stale->folder) < 0)
+		warning("cannot remove the task folder '%s'", esc(stale->folder));
 	unlink(record);
 	e = trace_event("spawn.failed", stale->slug);
 	json_object_set_new(e, "reason", json_string("interrupted; rolled back by a later spawn"));
@@ -654,7 +656,7 @@ static void build_environment(struct spawn *sp)
 static const char packet_template[] =
 	"# Task: {{title}}\n"
 	"\n"
-	"This is the task packet of `{{slug}}`, written by `git agent spawn`. It is your\n"
+	"This is the task packet of {{slug}}, written by `git agent spawn`. It is your\n"
 	"whole brief: read it to the end before you start.\n"
 	"\n"
 	"## Description\n"
@@ -697,7 +699,7 @@ static const char packet_template[] =
 	"2. Files touched.\n"
 	"3. Commands run, with their results.\n"
 	"4. Risks and assumptions.\n"
-	"5. The output of `git diff --stat {{base_sha}}...HEAD`.\n"
+	"5. The output of `git diff --stat $AGENT_BASE_SHA...HEAD`.\n"
 	"6. Recommendation: merge, request changes, or abandon.\n"
 	"\n"
 	"## Review gate\n"
