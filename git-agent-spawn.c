@@ -1508,6 +1508,9 @@ int main(int argc, char **argv)
 	strlist_clear(&sp.env);
 	free(sp.record);
 	free(opts.title);
+	strlist_clear(&opts.scope);
+	strlist_clear(&opts.steps);
+	strlist_clear(&opts.checks);
 	agent_repo_close(&sp.repo);
 	return 0;
 }

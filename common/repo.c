@@ -160,7 +160,9 @@ static void add_entry(struct config_entries *e, const char *key, const char *val
 
 static int collect_entry(const git_config_entry *entry, void *payload)
 {
-	add_entry(payload, entry->name, entry->value, (int)entry->level);
+	/* Filtered here: libgit2 1.5's regex matching leaks pcre2 match data. */
+	if (!strncasecmp(entry->name, "agent.", 6))
+		add_entry(payload, entry->name, entry->value, (int)entry->level);
 	return 0;
 }
 
@@ -330,11 +332,12 @@ static void read_config(struct agent_repo *r)
 
 	if (git_repository_config_snapshot(&cfg, r->repo) < 0)
 		die_git("cannot read the git configuration");
-	if (git_config_foreach_match(cfg, "^agent\\.", collect_entry, &entries) < 0)
+	if (git_config_foreach(cfg, collect_entry, &entries) < 0)
 		die_git("cannot read the git configuration");
 	git_config_free(cfg);
 	collect_command_line(&entries);
-	qsort(entries.items, entries.nr, sizeof(*entries.items), entry_order);
+	if (entries.nr)
+		qsort(entries.items, entries.nr, sizeof(*entries.items), entry_order);
 	for (i = 0; i < entries.nr; i++) {
 		apply_entry(c, &entries.items[i], r->root);
 		free(entries.items[i].key);
