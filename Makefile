@@ -61,7 +61,7 @@ $(TESTS): %: %.c $(TEST_LIB_OBJS) $(COMMON_OBJS) tests/lib.h
 
 # Each test binary runs with the built programs first on PATH. Sanitizer
 # reports go to $(SANLOG); any report, leaks included, fails the run.
-check: all $(TESTS)
+check: all $(TESTS) lint-man
 	@rm -rf $(SANLOG) && mkdir -p $(SANLOG)
 	@status=0; for t in $(TESTS); do \
 		echo "== $$t"; \
