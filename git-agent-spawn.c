@@ -1000,15 +1000,8 @@ static void write_folder_file(struct spawn *sp, const char *name, struct strbuf 
 {
 	char *path = path_join(sp->task.folder, name);
 
-	if (write_file_atomic(path, text->buf ? text->buf : "", text->len, mode) < 0) {
-		int saved = errno;
-
-		if (!sp->adopted)
-			remove_tree(sp->task.folder);
-		unlink(sp->record);
-		errno = saved;
+	if (write_file_atomic(path, text->buf ? text->buf : "", text->len, mode) < 0)
 		die_errno("cannot write '%s'", esc(path));
-	}
 	free(path);
 	sb_reset(text);
 }
@@ -1022,11 +1015,8 @@ static void write_task_folder(struct spawn *sp)
 
 	if (stat(sp->task.folder, &st) < 0)
 		sp->made_folder = 1;
-	if (mkdir_p(commands, 0777) < 0) {
-		if (!sp->adopted)
-			unlink(sp->record);
+	if (mkdir_p(commands, 0777) < 0)
 		die_errno("cannot create the task folder '%s'", esc(sp->task.folder));
-	}
 	render_packet(sp, &text);
 	write_folder_file(sp, "packet.md", &text, 0666);
 	render_readme(sp, &text);
@@ -1217,7 +1207,6 @@ static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 		char *pattern = path_join(r->root, r->config.link.items[i]);
 		glob_t g;
 
-		check_relative_path("agent.link value", r->config.link.items[i]);
 		if (glob(pattern, 0, NULL, &g)) {
 			free(pattern);
 			continue;	/* nothing to link yet */
@@ -1318,17 +1307,25 @@ static int set_up_worktree(struct spawn *sp, struct strbuf *why)
 	return 0;
 }
 
-/* Takes back exactly what this spawn made, then dies with the reason. */
-NORETURN static void roll_back(struct spawn *sp, const char *reason)
+/* The spawn whose record we hold: a fatal error takes back what it made. */
+static struct spawn *active_spawn;
+
+static void undo_spawn(const char *reason)
 {
+	struct spawn *sp = active_spawn;
 	json_t *e;
 
+	if (!sp)
+		return;
+	active_spawn = NULL;
 	if (sp->made_worktree)
 		remove_worktree(&sp->repo, sp->task.worktree);
 	if (sp->made_branch)
 		delete_branch(&sp->repo, sp->task.branch, sp->task.base_sha);
 	if (sp->adopted) {
-		update_record(sp, TASK_PLANNED);
+		sp->task.status = TASK_PLANNED;
+		if (write_record_fd(sp->record_fd, &sp->task) < 0)
+			warning("cannot put the task record '%s' back", esc(sp->record));
 	} else {
 		if (sp->made_folder && remove_tree(sp->task.folder) < 0)
 			warning("cannot remove the task folder '%s'", esc(sp->task.folder));
@@ -1337,7 +1334,13 @@ NORETURN static void roll_back(struct spawn *sp, const char *reason)
 	e = trace_event("spawn.failed", sp->task.slug);
 	json_object_set_new(e, "reason", json_text(reason));
 	trace_log(&sp->repo, e);
-	die("cannot create task '%s': %s", sp->task.slug, reason);
+}
+
+/* From here on, any fatal error takes back everything this spawn made. */
+static void hold_for_rollback(struct spawn *sp)
+{
+	active_spawn = sp;
+	set_die_hook(undo_spawn);
 }
 
 static void create_task(struct spawn *sp, const struct spawn_options *o)
@@ -1362,6 +1365,7 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 	trace_log(&sp->repo, e);
 	if (set_up_worktree(sp, &why) < 0 || interrupted) {
 		if (!interrupted && o->keep_failed) {
+			set_die_hook(NULL);
 			update_record(sp, TASK_CREATED);
 			die("%s; the worktree is kept at '%s' (--keep-failed)", why.buf,
 			    esc(sp->task.worktree));
@@ -1369,12 +1373,13 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 		goto fail;
 	}
 	update_record(sp, TASK_CREATED);
+	set_die_hook(NULL);
 	sb_release(&why);
 	return;
 fail:
 	if (interrupted && !why.len)
 		sb_addf(&why, "interrupted by signal %d", (int)interrupted);
-	roll_back(sp, why.buf);
+	die("cannot create task '%s': %s", sp->task.slug, why.buf);
 }
 
 static void print_result(struct spawn *sp, const struct spawn_options *o)
@@ -1456,6 +1461,8 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		    "dashes, at most %d characters", esc(o->name), SLUG_MAX);
 	for (i = 0; i < o->scope.nr; i++)
 		check_relative_path("scope", o->scope.items[i]);
+	for (i = 0; i < sp->repo.config.link.nr; i++)
+		check_relative_path("agent.link value", sp->repo.config.link.items[i]);
 	if (path_is_inside(sp->repo.config.worktree_dir, sp->repo.root))
 		die("agent.worktreeDir '%s' is inside the main worktree '%s'; worktrees nested "
 		    "in the repository break tools that walk it: choose a directory outside",
@@ -1469,8 +1476,9 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 	/* The base needs resolving before the record exists: a bad base makes nothing. */
 	resolve_base(sp, o);
 	reserve_task(sp, o);
+	hold_for_rollback(sp);
 	if (!*sp->task.title)
-		die("task '%s' has no title", sp->task.slug);
+		die("task '%s' is not planned, so it needs a title", sp->task.slug);
 	if (sp->adopted) {
 		/* The planned base may have moved: start from where it is now. */
 		resolve_base(sp, o);

@@ -31,6 +31,11 @@ NORETURN void die(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void die_errno(const char *fmt, ...) FORMAT(1, 2);
 /* Dies with libgit2's last error message appended, when there is one. */
 NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
+/*
+ * Runs hook(message) once when the program dies, before the message is
+ * printed: a command takes back what it made. NULL removes it.
+ */
+void set_die_hook(void (*hook)(const char *message));
 int error(const char *fmt, ...) FORMAT(1, 2);
 int error_errno(const char *fmt, ...) FORMAT(1, 2);
 void warning(const char *fmt, ...) FORMAT(1, 2);

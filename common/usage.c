@@ -17,21 +17,25 @@ void set_program_name(const char *argv0)
 	program_name = slash ? slash + 1 : argv0;
 }
 
+static void (*die_hook)(const char *message);
+
+void set_die_hook(void (*hook)(const char *message))
+{
+	die_hook = hook;
+}
+
 /*
  * Every message passes through escape_control() before it reaches the
  * terminal: a task title quoted in an error must not drive the terminal.
  */
-static void report(const char *prefix, const char *err, const char *fmt, va_list ap)
+static void print_message(const char *prefix, const char *msg)
 {
-	struct strbuf msg = STRBUF_INIT, out = STRBUF_INIT;
-	const char *line = NULL;
+	struct strbuf out = STRBUF_INIT;
+	const char *line;
 
-	sb_vaddf(&msg, fmt, ap);
-	if (err)
-		sb_addf(&msg, ": %s", err);
 	/* Keep the message's own line breaks; escape every other control byte. */
 	sb_adds(&out, prefix);
-	for (line = msg.buf; line; ) {
+	for (line = msg; line; ) {
 		const char *nl = strchr(line, '\n');
 		char *piece = nl ? xstrndup(line, nl - line) : xstrdup(line);
 
@@ -44,8 +48,35 @@ static void report(const char *prefix, const char *err, const char *fmt, va_list
 	if (write(STDERR_FILENO, out.buf, out.len) < 0) {
 		/* nothing left to tell */
 	}
-	sb_release(&msg);
 	sb_release(&out);
+}
+
+static void report(const char *prefix, const char *err, const char *fmt, va_list ap)
+{
+	struct strbuf msg = STRBUF_INIT;
+
+	sb_vaddf(&msg, fmt, ap);
+	if (err)
+		sb_addf(&msg, ": %s", err);
+	print_message(prefix, msg.buf);
+	sb_release(&msg);
+}
+
+/* The hook runs once, before the message, so "fatal:" is the last word. */
+NORETURN static void die_with(const char *err, const char *fmt, va_list ap)
+{
+	struct strbuf msg = STRBUF_INIT;
+	void (*hook)(const char *) = die_hook;
+
+	sb_vaddf(&msg, fmt, ap);
+	if (err)
+		sb_addf(&msg, ": %s", err);
+	die_hook = NULL;
+	if (hook)
+		hook(msg.buf);
+	print_message("fatal: ", msg.buf);
+	sb_release(&msg);
+	exit(EXIT_FATAL);
 }
 
 void die(const char *fmt, ...)
@@ -53,9 +84,7 @@ void die(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("fatal: ", NULL, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FATAL);
+	die_with(NULL, fmt, ap);
 }
 
 void die_errno(const char *fmt, ...)
@@ -64,9 +93,7 @@ void die_errno(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("fatal: ", err, fmt, ap);
-	va_end(ap);
-	exit(EXIT_FATAL);
+	die_with(err, fmt, ap);
 }
 
 const char *git_error_text(void)
@@ -81,9 +108,7 @@ void die_git(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	report("fatal: ", git_error_text(), fmt, ap);
-	va_end(ap);
-	exit(EXIT_FATAL);
+	die_with(git_error_text(), fmt, ap);
 }
 
 int error(const char *fmt, ...)
