@@ -298,6 +298,7 @@ static void fetch_remote(struct spawn *sp)
 	c.clean_git_env = 1;
 	c.no_stdin = 1;
 	c.capture_err = 1;
+	progress("fetching '%s'...", sp->repo.config.remote);
 	if (git_with_retry(&c, argv, "fetch"))
 		die("cannot fetch '%s':\n%s", esc(sp->repo.config.remote),
 		    c.err.len ? c.err.buf : "git fetch failed");
@@ -1085,6 +1086,7 @@ static int add_worktree(struct spawn *sp, struct strbuf *why)
 	c.capture_err = 1;
 	c.stdout_to_stderr = 1;
 	sp->made_worktree = 1;	/* even a failed add may leave something behind */
+	progress("checking out '%s' into '%s'...", sp->task.branch, sp->task.worktree);
 	ret = git_with_retry(&c, argv, "add a worktree");
 	if (ret)
 		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
@@ -1251,6 +1253,7 @@ static int init_submodules(struct spawn *sp, struct strbuf *why)
 		c.no_stdin = 1;
 		c.capture_err = 1;
 		c.stdout_to_stderr = 1;
+		progress("initialising submodules...");
 		if (git_with_retry(&c, argv, "initialise submodules")) {
 			sb_addf(why, "cannot initialise submodules: %s", c.err.buf ? c.err.buf : "");
 			ret = -1;
@@ -1278,6 +1281,7 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 		c.clean_git_env = 1;
 		c.no_stdin = 1;
 		c.stdout_to_stderr = 1;	/* stdout is for our summary or JSON */
+		progress("running setup: %s", cmd);
 		ret = run_child(&c);
 		if (!ret && !interrupted)
 			continue;

@@ -41,6 +41,8 @@ int error_errno(const char *fmt, ...) FORMAT(1, 2);
 void warning(const char *fmt, ...) FORMAT(1, 2);
 /* libgit2's last error message, or "unknown error": never NULL. */
 const char *git_error_text(void);
+/* A line about a slow step, on stderr only when stderr is a terminal. */
+void progress(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void usage_die(const char *usage);
 /* Flushes stdout and dies on a write error; a closed pipe exits quietly. */
 void finish_stdout(void);

@@ -141,6 +141,23 @@ void warning(const char *fmt, ...)
 	va_end(ap);
 }
 
+void progress(const char *fmt, ...)
+{
+	static int tty = -1;
+	struct strbuf msg = STRBUF_INIT;
+	va_list ap;
+
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO);
+	if (!tty)
+		return;
+	va_start(ap, fmt);
+	sb_vaddf(&msg, fmt, ap);
+	va_end(ap);
+	print_message("", msg.buf);
+	sb_release(&msg);
+}
+
 void usage_die(const char *usage)
 {
 	fprintf(stderr, "%s", usage);
