@@ -10,6 +10,9 @@
 #
 # Install: share/bash-completion/completions/git-agent
 
+# cur, prev, words and cword are set by git's completion (__git_func_wrap).
+# shellcheck disable=SC2154
+
 # The options of `git agent spawn`; those that take an argument end in `=`
 # (as git's own completion lists them), so that `--base=<TAB>` goes on
 # completing the argument.
@@ -33,9 +36,12 @@ __git_agent_complete_nothing ()
 # 2: the (partial) path to complete.
 __git_agent_complete_paths ()
 {
-	local IFS=$'\n'
+	local path
 
-	COMPREPLY=($(compgen "$1" -- "$2"))
+	COMPREPLY=()
+	while IFS= read -r path; do
+		COMPREPLY+=("$path")
+	done < <(compgen "$1" -- "$2")
 	# Quote the names, mark directories with a slash, and add a space
 	# after a complete file name (git's completion sets -o nospace).
 	compopt -o filenames +o nospace 2>/dev/null

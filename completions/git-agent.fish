@@ -64,13 +64,13 @@ end
 complete -c git-agent -f
 
 # git agent
-complete -c git-agent -n __fish_git_agent_needs_command -a spawn -d 'Plan a task, or create its branch and worktree'
+complete -c git-agent -n __fish_git_agent_needs_command -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
 complete -c git-agent -n __fish_git_agent_needs_command -a help -d 'Show the manual of git agent or of a command'
 complete -c git-agent -n __fish_git_agent_needs_command -l version -d 'Show the version'
 complete -c git-agent -n __fish_git_agent_needs_command -s h -d 'Show usage and the list of commands'
 
 # git agent help <command>
-complete -c git-agent -n __fish_git_agent_help_needs_topic -a spawn -d 'Plan a task, or create its branch and worktree'
+complete -c git-agent -n __fish_git_agent_help_needs_topic -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
 
 # git agent spawn [<options>] <title>...
 set -l spawn '__fish_git_agent_using_command spawn'

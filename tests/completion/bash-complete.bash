@@ -41,6 +41,7 @@ git)
 	;;
 esac
 
+# shellcheck disable=SC2317 # called by the completion functions
 compopt ()
 {
 	local IFS=' '
