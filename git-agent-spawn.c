@@ -58,6 +58,7 @@ struct spawn {
 	char *record;
 	int record_fd;		/* exclusively locked while we create */
 	int adopted;
+	int keep_packet;	/* the planned packet was edited by hand */
 	int made_folder, made_branch, made_worktree;
 	git_oid base_oid;
 	struct strlist env;	/* the task environment, "NAME=value" */
@@ -547,21 +548,6 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 		task_release(&found);
 		return CLAIM_TAKEN;
 	}
-	/* Adopt: the plan's text, unless this command line gives its own. */
-	if (o->title) {
-		free(found.title);
-		found.title = xstrdup(o->title);
-	}
-	if (sp->task.description) {
-		free(found.description);
-		found.description = xstrdup(sp->task.description);
-	}
-	if (o->scope.nr)
-		strlist_copy(&found.scope, &o->scope);
-	if (o->steps.nr)
-		strlist_copy(&found.steps, &o->steps);
-	if (o->checks.nr)
-		strlist_copy(&found.checks, &o->checks);
 	task_release(&sp->task);
 	sp->task = found;
 	sp->record_fd = fd;
@@ -1018,8 +1004,10 @@ static void write_task_folder(struct spawn *sp)
 		sp->made_folder = 1;
 	if (mkdir_p(commands, 0777) < 0)
 		die_errno("cannot create the task folder '%s'", esc(sp->task.folder));
-	render_packet(sp, &text);
-	write_folder_file(sp, "packet.md", &text, 0666);
+	if (!sp->keep_packet) {
+		render_packet(sp, &text);
+		write_folder_file(sp, "packet.md", &text, 0666);
+	}
 	render_readme(sp, &text);
 	write_folder_file(sp, "README.md", &text, 0666);
 	render_create_script(sp, &text);
@@ -1456,8 +1444,50 @@ static char *read_description(const struct spawn_options *o)
 	return sb_detach(&sb);
 }
 
+/* Whether packet.md is no longer what the plan wrote: then it is kept. */
+static int packet_was_edited(struct spawn *sp)
+{
+	char *path = path_join(sp->task.folder, "packet.md");
+	struct strbuf now = STRBUF_INIT, planned = STRBUF_INIT;
+	int edited = 0;
+
+	if (!sb_read_file(&now, path)) {
+		render_packet(sp, &planned);
+		edited = now.len != planned.len || memcmp(now.buf, planned.buf, now.len);
+		if (edited)
+			warning("keeping '%s': it differs from what the plan wrote", esc(path));
+	}
+	sb_release(&now);
+	sb_release(&planned);
+	free(path);
+	return edited;
+}
+
+/* The plan's text, unless this command line gives its own. */
+static void apply_options_to_plan(struct spawn *sp, const struct spawn_options *o,
+				  const char *description)
+{
+	struct task *t = &sp->task;
+
+	if (o->title) {
+		free(t->title);
+		t->title = xstrdup(o->title);
+	}
+	if (description) {
+		free(t->description);
+		t->description = xstrdup(description);
+	}
+	if (o->scope.nr)
+		strlist_copy(&t->scope, &o->scope);
+	if (o->steps.nr)
+		strlist_copy(&t->steps, &o->steps);
+	if (o->checks.nr)
+		strlist_copy(&t->checks, &o->checks);
+}
+
 static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 {
+	char *description = read_description(o);
 	size_t i;
 
 	if (o->name && !slug_is_valid(o->name))
@@ -1472,7 +1502,7 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		    "in the repository break tools that walk it: choose a directory outside",
 		    esc(sp->repo.config.worktree_dir), esc(sp->repo.root));
 	sp->task.title = xstrdup(o->title ? o->title : "");
-	sp->task.description = read_description(o);
+	sp->task.description = description ? xstrdup(description) : NULL;
 	strlist_copy(&sp->task.scope, &o->scope);
 	strlist_copy(&sp->task.steps, &o->steps);
 	strlist_copy(&sp->task.checks, &o->checks);
@@ -1484,10 +1514,13 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 	if (!*sp->task.title)
 		die("task '%s' is not planned, so it needs a title", sp->task.slug);
 	if (sp->adopted) {
+		sp->keep_packet = packet_was_edited(sp);
+		apply_options_to_plan(sp, o, description);
 		/* The planned base may have moved: start from where it is now. */
 		resolve_base(sp, o);
 		update_record(sp, TASK_CREATING);
 	}
+	free(description);
 }
 
 int main(int argc, char **argv)
