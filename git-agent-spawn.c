@@ -197,10 +197,14 @@ static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 			continue;
 		part = xstrndup(ref, i);
 		if (!git_reference_lookup(&found, r->repo, part)) {
+			char *branch = xstrdup(esc(part + strlen("refs/heads/")));
+
 			git_reference_free(found);
+			free(part);
+			free(ref);
 			die("a branch named '%s' exists, so no branch can be made under '%s/'; "
 			    "rename it, or choose another prefix with --agent or agent.branchPrefix",
-			    esc(part + strlen("refs/heads/")), esc(prefix));
+			    branch, esc(prefix));
 		}
 		free(part);
 	}
@@ -306,50 +310,40 @@ static void fetch_remote(struct spawn *sp)
 	child_release(&c);
 }
 
-static void status_code(unsigned s, char xy[3])
-{
-	xy[0] = s & GIT_STATUS_INDEX_NEW ? 'A' : s & GIT_STATUS_INDEX_MODIFIED ? 'M' :
-		s & GIT_STATUS_INDEX_DELETED ? 'D' : s & GIT_STATUS_INDEX_RENAMED ? 'R' :
-		s & GIT_STATUS_INDEX_TYPECHANGE ? 'T' : ' ';
-	xy[1] = s & GIT_STATUS_WT_MODIFIED ? 'M' : s & GIT_STATUS_WT_DELETED ? 'D' :
-		s & GIT_STATUS_WT_TYPECHANGE ? 'T' : s & GIT_STATUS_WT_RENAMED ? 'R' : ' ';
-	if (s & GIT_STATUS_WT_NEW)
-		xy[0] = xy[1] = '?';
-	if (s & GIT_STATUS_CONFLICTED)
-		xy[0] = xy[1] = 'U';
-	xy[2] = '\0';
-}
-
-/* Refuses when the main worktree has staged, modified or untracked files. */
+/*
+ * Refuses when the main worktree has staged, modified or untracked files.
+ * git itself answers: it honours fsmonitor and the untracked cache, and
+ * lists tracked changes before untracked files.
+ */
 static void check_clean(struct agent_repo *r)
 {
-	git_status_options opts;
-	git_status_list *list = NULL;
+	const char *argv[] = { "status", "--porcelain", "-z", "--untracked-files=normal", NULL };
+	struct child c = CHILD_INIT;
 	struct strbuf msg = STRBUF_INIT;
-	size_t i, n;
+	const char *p, *end;
+	size_t n = 0;
 
-	git_status_options_init(&opts, GIT_STATUS_OPTIONS_VERSION);
-	opts.show = GIT_STATUS_SHOW_INDEX_AND_WORKDIR;
-	opts.flags = GIT_STATUS_OPT_INCLUDE_UNTRACKED | GIT_STATUS_OPT_SORT_CASE_SENSITIVELY;
-	if (git_status_list_new(&list, r->main, &opts) < 0)
-		die_git("cannot read the status of the main worktree '%s'", r->root);
-	n = git_status_list_entrycount(list);
-	for (i = 0; i < n && i < DIRTY_PATHS_SHOWN; i++) {
-		const git_status_entry *e = git_status_byindex(list, i);
-		const git_diff_delta *d = e->index_to_workdir ? e->index_to_workdir : e->head_to_index;
-		char xy[3];
-
-		status_code(e->status, xy);
-		sb_addf(&msg, "\n\t%s %s", xy, esc(d->new_file.path));
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_out = 1;
+	c.capture_err = 1;
+	if (git_with_retry(&c, argv, "read the status of the main worktree"))
+		die("cannot read the status of the main worktree '%s':\n%s", esc(r->root), c.err.buf);
+	for (p = c.out.buf; p && p < c.out.buf + c.out.len; p = end + 1) {
+		end = p + strlen(p);
+		if (n++ < DIRTY_PATHS_SHOWN)
+			sb_addf(&msg, "\t%.2s %s\n", p, esc(p + 3));
+		if (p[0] == 'R' || p[0] == 'C')
+			end += strlen(end + 1) + 1;	/* the rename's source */
 	}
-	if (n > DIRTY_PATHS_SHOWN)
-		sb_addf(&msg, "\n\t... and %zu more", n - DIRTY_PATHS_SHOWN);
-	git_status_list_free(list);
+	child_release(&c);
 	if (!n)
 		return;
-	fprintf(stderr, "fatal: the main worktree '%s' has uncommitted changes:%s\n"
-		"hint: commit or stash them (a new task starts from the committed base), "
-		"or use --allow-dirty\n", esc(r->root), msg.buf);
+	if (n > DIRTY_PATHS_SHOWN)
+		sb_addf(&msg, "\t... and %zu more\n", n - DIRTY_PATHS_SHOWN);
+	fprintf(stderr, "fatal: the main worktree has uncommitted changes:\n%s"
+		"hint: commit or stash them, or use --allow-dirty\n", msg.buf);
 	exit(EXIT_FATAL);
 }
 
@@ -1418,8 +1412,8 @@ static void print_result(struct spawn *sp, const struct spawn_options *o)
 		if (sp->mode == MODE_CREATE) {
 			sq_quote(&cd, t->worktree);
 			printf("  port:     %d\n", t->port);
-			printf("next: cd %s, hand the agent the packet, then: git agent review %s\n",
-			       esc(cd.buf), t->slug);
+			printf("next: cd %s, hand the agent %s, then: git agent review %s\n",
+			       esc(cd.buf), esc(packet), t->slug);
 		} else {
 			printf("next: git agent spawn --create --name %s\n", t->slug);
 		}

@@ -249,8 +249,11 @@ static void set_string(char **slot, const struct config_entry *e)
 
 static void set_path(char **slot, const struct config_entry *e, const char *root)
 {
+	char *path = path_resolve(root, need_value(e));
+
 	free(*slot);
-	*slot = path_resolve(root, need_value(e));
+	*slot = path_canonical(path);
+	free(path);
 }
 
 static long parse_positive(const struct config_entry *e)
@@ -362,17 +365,11 @@ static void read_config(struct agent_repo *r)
 	free(entries.items);
 
 	if (!c->worktree_dir) {
-		char *rel = xstrfmt("../%s-worktrees", r->name);
+		char *path = xstrfmt("%s/../%s-worktrees", r->root, r->name);
 
-		c->worktree_dir = path_resolve(r->root, rel);
-		free(rel);
-	}
-	{
 		/* Canonical, so "inside the main worktree" can be told reliably. */
-		char *canon = path_canonical(c->worktree_dir);
-
-		free(c->worktree_dir);
-		c->worktree_dir = canon;
+		c->worktree_dir = path_canonical(path);
+		free(path);
 	}
 	if (!c->task_dir)
 		c->task_dir = xstrdup(r->record_dir);

@@ -12,6 +12,7 @@
 #define TESTS_LIB_H
 
 #include <stddef.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include <jansson.h>
