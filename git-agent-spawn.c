@@ -286,7 +286,7 @@ static int git_with_retry(struct child *c, const char **argv, const char *what)
 		ret = run_git(c, argv);
 		if (ret < 0)
 			die_errno("cannot run git to %s", what);
-		if (!ret || !is_lock_failure(c->err.buf) || waited >= LOCK_RETRY_MS || interrupted)
+		if (!ret || !is_contention(c->err.buf) || waited >= LOCK_RETRY_MS || interrupted)
 			return ret;
 		sleep_ms(delay);
 		waited += delay;

@@ -210,8 +210,11 @@ int run_child(struct child *c);
 void child_release(struct child *c);
 /* Runs git with argv (without "git"); NULL-terminated. */
 int run_git(struct child *c, const char **argv);
-/* Whether git's message says it failed on a lock another process held. */
-int is_lock_failure(const char *message);
+/*
+ * Whether git's message says it failed because of another git process: a
+ * lock it held, or a worktree it was half-way through adding.
+ */
+int is_contention(const char *message);
 
 /* task.c: task records (<common-dir>/agent/tasks/<slug>.ini) */
 

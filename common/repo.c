@@ -38,6 +38,16 @@ int parse_bool(const char *value)
 	for (i = 0; i < sizeof(no) / sizeof(*no); i++)
 		if (!strcasecmp(value, no[i]))
 			return 0;
+	/* Like git, any integer (with an optional k, m or g) is a boolean too. */
+	{
+		char *end;
+		long n;
+
+		errno = 0;
+		n = strtol(value, &end, 0);
+		if (end != value && !errno && (!*end || (strchr("kKmMgG", *end) && !end[1])))
+			return n != 0;
+	}
 	return -1;
 }
 

@@ -168,11 +168,12 @@ int run_git(struct child *c, const char **argv)
 	return ret;
 }
 
-int is_lock_failure(const char *message)
+int is_contention(const char *message)
 {
 	return message && (strstr(message, ".lock': File exists") ||
 			   strstr(message, "Unable to create") ||
 			   strstr(message, "cannot lock ref") ||
 			   strstr(message, "could not lock") ||
-			   strstr(message, "Another git process seems to be running"));
+			   strstr(message, "Another git process seems to be running") ||
+			   (strstr(message, "failed to read") && strstr(message, "worktrees/")));
 }

@@ -334,66 +334,71 @@ char *path_resolve(const char *base, const char *path)
 	return path_join(base, path);
 }
 
-/* Appends the components of path to out, resolving "." and ".." lexically. */
-static void normalize_into(struct strbuf *out, const char *path)
-{
-	const char *p = path;
-
-	while (*p) {
-		const char *end = strchrnul(p, '/');
-		size_t n = end - p;
-
-		if (n == 2 && !strncmp(p, "..", 2)) {
-			char *slash = out->len ? strrchr(out->buf, '/') : NULL;
-
-			out->len = slash ? (size_t)(slash - out->buf) : 0;
-			if (out->buf)
-				out->buf[out->len] = '\0';
-		} else if (n && !(n == 1 && *p == '.')) {
-			sb_addch(out, '/');
-			sb_add(out, p, n);
-		}
-		p = *end ? end + 1 : end;
-	}
-}
-
+/*
+ * Like `realpath -m`: symlinks are resolved one component at a time, even
+ * dangling ones; once a component is missing, the rest is taken as written,
+ * with "." and ".." resolved lexically.
+ */
 char *path_canonical(const char *path)
 {
-	char *abs, *head, *real = NULL;
-	struct strbuf result = STRBUF_INIT;
-	size_t keep;
+	struct strbuf out = STRBUF_INIT, todo = STRBUF_INIT;
+	size_t pos = 0;
+	int links = 0;
 
-	if (path[0] == '/') {
-		abs = xstrdup(path);
-	} else {
+	if (path[0] != '/') {
 		char *cwd = getcwd(NULL, 0);
 
 		if (!cwd)
 			die_errno("cannot get the current directory");
-		abs = path_join(cwd, path);
+		sb_adds(&todo, cwd);
+		sb_addch(&todo, '/');
 		free(cwd);
 	}
-	/* The longest prefix that exists is resolved; the rest is appended. */
-	head = xstrdup(abs);
-	for (keep = strlen(head); keep; ) {
-		if ((real = realpath(head, NULL)))
-			break;
-		while (keep && head[keep - 1] != '/')
-			keep--;
-		while (keep > 1 && head[keep - 1] == '/')
-			keep--;
-		head[keep] = '\0';
+	sb_adds(&todo, path);
+	while (pos < todo.len) {
+		const char *comp = todo.buf + pos;
+		size_t n = strcspn(comp, "/");
+		struct stat st;
+
+		pos += n + (comp[n] == '/');
+		if (!n || (n == 1 && comp[0] == '.'))
+			continue;
+		if (n == 2 && comp[0] == '.' && comp[1] == '.') {
+			char *slash = out.len ? strrchr(out.buf, '/') : NULL;
+
+			out.len = slash ? (size_t)(slash - out.buf) : 0;
+			if (out.buf)
+				out.buf[out.len] = '\0';
+			continue;
+		}
+		sb_addch(&out, '/');
+		sb_add(&out, comp, n);
+		/* Below a missing component lstat() fails too: taken as written. */
+		if (!lstat(out.buf, &st) && S_ISLNK(st.st_mode) && links++ < 40) {
+			char target[PATH_MAX];
+			ssize_t len = readlink(out.buf, target, sizeof(target) - 1);
+			struct strbuf rest = STRBUF_INIT;
+
+			if (len < 0)
+				continue;
+			target[len] = '\0';
+			/* Splice the target in place of the link and go on from there. */
+			out.len -= n + 1;
+			out.buf[out.len] = '\0';
+			if (target[0] == '/')
+				sb_reset(&out);
+			sb_adds(&rest, target);
+			sb_addch(&rest, '/');
+			sb_add(&rest, todo.buf + pos, todo.len - pos);
+			sb_release(&todo);
+			todo = rest;
+			pos = 0;
+		}
 	}
-	if (!real)
-		real = xstrdup("/");
-	normalize_into(&result, real);
-	normalize_into(&result, abs + keep);
-	if (!result.len)
-		sb_addch(&result, '/');
-	free(real);
-	free(head);
-	free(abs);
-	return sb_detach(&result);
+	if (!out.len)
+		sb_addch(&out, '/');
+	sb_release(&todo);
+	return sb_detach(&out);
 }
 
 int path_is_inside(const char *path, const char *dir)
@@ -407,9 +412,14 @@ int path_is_inside(const char *path, const char *dir)
 
 int mkdir_p(const char *path, mode_t mode)
 {
-	char *copy = xstrdup(path), *p;
+	char *copy, *p;
 	int ret = 0;
 
+	if (!*path) {
+		errno = ENOENT;
+		return -1;
+	}
+	copy = xstrdup(path);
 	for (p = copy + 1; ; p++) {
 		if (*p != '/' && *p)
 			continue;
