@@ -871,11 +871,30 @@ static void sh_var(struct strbuf *out, const char *name, const char *value)
 	sb_addch(out, '\n');
 }
 
+/* agent.link: the main worktree's paths that match, relative to its root. */
+static void link_targets(struct agent_repo *r, struct strlist *out)
+{
+	size_t i, j;
+
+	for (i = 0; i < r->config.link.nr; i++) {
+		char *pattern = path_join(r->root, r->config.link.items[i]);
+		glob_t g;
+
+		if (!glob(pattern, 0, NULL, &g)) {
+			for (j = 0; j < g.gl_pathc; j++)
+				strlist_push(out, g.gl_pathv[j] + strlen(r->root) + 1);
+			globfree(&g);
+		}
+		free(pattern);
+	}
+}
+
 static void render_create_script(struct spawn *sp, struct strbuf *out)
 {
 	struct agent_repo *r = &sp->repo;
 	struct task *t = &sp->task;
 	char *include = path_join(r->root, ".worktreeinclude");
+	struct strlist links = STRLIST_INIT;
 	struct stat st;
 	size_t i;
 
@@ -908,15 +927,17 @@ static void render_create_script(struct spawn *sp, struct strbuf *out)
 		}
 		sb_adds(out, " |\n\txargs -0 -r cp -P -p -n --parents -t \"$worktree\" --\n");
 	}
-	for (i = 0; i < r->config.link.nr; i++) {
+	link_targets(r, &links);
+	for (i = 0; i < links.nr; i++) {
 		sb_adds(out, "\nmkdir -p \"$(dirname \"$worktree\"/");
-		sq_quote(out, r->config.link.items[i]);
+		sq_quote(out, links.items[i]);
 		sb_adds(out, ")\"\nln -s \"$main\"/");
-		sq_quote(out, r->config.link.items[i]);
+		sq_quote(out, links.items[i]);
 		sb_adds(out, " \"$worktree\"/");
-		sq_quote(out, r->config.link.items[i]);
+		sq_quote(out, links.items[i]);
 		sb_addch(out, '\n');
 	}
+	strlist_clear(&links);
 	sb_adds(out, "\nif [ -f \"$worktree/.gitmodules\" ]; then\n"
 		"\tgit -C \"$worktree\" submodule update --init --recursive\nfi\n");
 	if (r->config.setup.nr) {
@@ -1184,41 +1205,31 @@ static int copy_files(struct spawn *sp, int *copied, struct strbuf *why)
 /* agent.link: symlinks from the worktree to the main worktree's paths. */
 static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 {
-	struct agent_repo *r = &sp->repo;
-	size_t i, j;
+	struct strlist paths = STRLIST_INIT;
+	int ret = 0;
+	size_t i;
 
-	for (i = 0; i < r->config.link.nr; i++) {
-		char *pattern = path_join(r->root, r->config.link.items[i]);
-		glob_t g;
+	link_targets(&sp->repo, &paths);
+	for (i = 0; i < paths.nr && !ret; i++) {
+		char *from = path_join(sp->repo.root, paths.items[i]);
+		char *to = path_join(sp->task.worktree, paths.items[i]), *dir = xstrdup(to);
+		struct stat st;
 
-		if (glob(pattern, 0, NULL, &g)) {
-			free(pattern);
-			continue;	/* nothing to link yet */
-		}
-		for (j = 0; j < g.gl_pathc; j++) {
-			const char *rel = g.gl_pathv[j] + strlen(r->root) + 1;
-			char *to = path_join(sp->task.worktree, rel), *dir = xstrdup(to);
-			struct stat st;
-
-			*strrchr(dir, '/') = '\0';
-			if (lstat(to, &st) < 0) {
-				if (mkdir_p(dir, 0777) < 0 || symlink(g.gl_pathv[j], to) < 0) {
-					sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
-					free(dir);
-					free(to);
-					globfree(&g);
-					free(pattern);
-					return -1;
-				}
+		*strrchr(dir, '/') = '\0';
+		if (lstat(to, &st) < 0) {
+			if (mkdir_p(dir, 0777) < 0 || symlink(from, to) < 0) {
+				sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
+				ret = -1;
+			} else {
 				(*linked)++;
 			}
-			free(dir);
-			free(to);
 		}
-		globfree(&g);
-		free(pattern);
+		free(from);
+		free(dir);
+		free(to);
 	}
-	return 0;
+	strlist_clear(&paths);
+	return ret;
 }
 
 static int init_submodules(struct spawn *sp, struct strbuf *why)
@@ -1265,7 +1276,9 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 		c.stdout_to_stderr = 1;	/* stdout is for our summary or JSON */
 		progress("running setup: %s", cmd);
 		ret = run_child(&c);
-		if (!ret && !interrupted)
+		if (interrupted)
+			return -1;	/* create_task says why */
+		if (!ret)
 			continue;
 		e = trace_event("setup.failed", sp->task.slug);
 		json_object_set_new(e, "command", json_text(cmd));

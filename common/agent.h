@@ -130,7 +130,7 @@ int path_is_inside(const char *path, const char *dir);
 int mkdir_p(const char *path, mode_t mode);
 /* rm -rf; returns -1 when something could not be removed. */
 int remove_tree(const char *path);
-/* Writes a whole file through a temporary and rename(2). */
+/* Writes a whole file through a temporary and rename(2); the umask applies. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
 /* repo.c: the repository and `git config agent.*` */

@@ -1,6 +1,7 @@
 /* The repository, found the way git finds it, and `git config agent.*`. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,7 +208,7 @@ static void collect_command_line(struct config_entries *e)
 	const char *env = getenv("GIT_CONFIG_PARAMETERS"), *count;
 	struct config_param *params;
 	size_t nr, i;
-	int level = GIT_CONFIG_HIGHEST_LEVEL;
+	int level = INT_MAX;	/* after every file, as git applies -c */
 
 	if (env && *env) {
 		if (parse_config_parameters(env, &params, &nr) < 0)

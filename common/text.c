@@ -485,7 +485,9 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 	const char *p = data;
 	int fd, saved;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* A new file, so the umask applies as it does to any file we create. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
 		goto fail;
 	while (len) {
@@ -501,7 +503,7 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		p += n;
 		len -= n;
 	}
-	if (fchmod(fd, mode) < 0 || close(fd) < 0) {
+	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;
 	}

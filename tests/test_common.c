@@ -1232,7 +1232,8 @@ Test(fs, write_file_atomic_writes_the_data_with_the_mode)
 	sb_release(&sb);
 }
 
-Test(fs, write_file_atomic_keeps_the_mode_whatever_the_umask)
+/* Like open(2): the umask applies, so a packet is never world-writable by accident. */
+Test(fs, write_file_atomic_applies_the_umask)
 {
 	char *path = sandbox_path("script.sh");
 	struct stat st;
@@ -1240,8 +1241,11 @@ Test(fs, write_file_atomic_keeps_the_mode_whatever_the_umask)
 	umask(077);
 	cr_assert_eq(write_file_atomic(path, "#!/bin/sh\n", 10, 0755), 0);
 	cr_assert_eq(stat(path, &st), 0);
-	cr_assert_eq(st.st_mode & 07777, 0755, "mode %o", (unsigned)(st.st_mode & 07777));
+	cr_assert_eq(st.st_mode & 07777, 0700, "mode %o", (unsigned)(st.st_mode & 07777));
 	umask(022);
+	cr_assert_eq(write_file_atomic(path, "#!/bin/sh\n", 10, 0777), 0);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 0755, "mode %o", (unsigned)(st.st_mode & 07777));
 }
 
 Test(fs, write_file_atomic_leaves_no_temporary)
