@@ -81,6 +81,10 @@ lint-man: $(MANPAGES)
 		[ -z "$$out" ] || { echo "$$m:"; echo "$$out"; exit 1; }; \
 	done
 
+# spawn against git worktree add on a generated 5,000-file repository.
+bench: all
+	bench/spawn.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -117,4 +121,4 @@ clean:
 	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
 	rm -rf $(SANLOG)
 
-.PHONY: all check lint-man install uninstall deps clean FORCE
+.PHONY: all check lint-man bench install uninstall deps clean FORCE
