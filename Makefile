@@ -29,8 +29,9 @@ ALL_LDFLAGS += $(SAN)
 endif
 
 PROGS = git-agent git-agent-spawn
-COMMON_OBJS = common/usage.o common/text.o common/repo.o common/run.o \
-	common/task.o common/trace.o
+# The dispatcher only execs: it links libc alone and starts in a millisecond.
+BASE_OBJS = common/usage.o common/text.o
+COMMON_OBJS = $(BASE_OBJS) common/repo.o common/run.o common/task.o common/trace.o
 MANPAGES = man/git-agent.1 man/git-agent-spawn.1
 TESTS = $(patsubst %.c,%,$(wildcard tests/test_*.c))
 TEST_LIB_OBJS = tests/lib.o
@@ -49,7 +50,10 @@ FORCE:
 %.o: %.c common/agent.h .build-flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(PROGS): %: %.o $(COMMON_OBJS)
+git-agent: git-agent.o $(BASE_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^
+
+git-agent-spawn: %: %.o $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 tests/lib.o: tests/lib.c tests/lib.h common/agent.h .build-flags

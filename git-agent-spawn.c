@@ -311,15 +311,14 @@ static void fetch_remote(struct spawn *sp)
 }
 
 /*
- * Refuses when the main worktree has staged, modified or untracked files.
- * git itself answers: it honours fsmonitor and the untracked cache, and
- * lists tracked changes before untracked files.
+ * The main worktree's staged, modified and untracked files, as the lines of
+ * the refusal; returns how many there are. git itself answers: it honours
+ * fsmonitor and the untracked cache, and lists tracked changes first.
  */
-static void check_clean(struct agent_repo *r)
+static size_t main_worktree_changes(struct agent_repo *r, struct strbuf *msg)
 {
 	const char *argv[] = { "status", "--porcelain", "-z", "--untracked-files=normal", NULL };
 	struct child c = CHILD_INIT;
-	struct strbuf msg = STRBUF_INIT;
 	const char *p, *end;
 	size_t n = 0;
 
@@ -333,18 +332,14 @@ static void check_clean(struct agent_repo *r)
 	for (p = c.out.buf; p && p < c.out.buf + c.out.len; p = end + 1) {
 		end = p + strlen(p);
 		if (n++ < DIRTY_PATHS_SHOWN)
-			sb_addf(&msg, "\t%.2s %s\n", p, esc(p + 3));
+			sb_addf(msg, "\n\t%.2s %s", p, esc(p + 3));
 		if (p[0] == 'R' || p[0] == 'C')
 			end += strlen(end + 1) + 1;	/* the rename's source */
 	}
-	child_release(&c);
-	if (!n)
-		return;
 	if (n > DIRTY_PATHS_SHOWN)
-		sb_addf(&msg, "\t... and %zu more\n", n - DIRTY_PATHS_SHOWN);
-	fprintf(stderr, "fatal: the main worktree has uncommitted changes:\n%s"
-		"hint: commit or stash them, or use --allow-dirty\n", msg.buf);
-	exit(EXIT_FATAL);
+		sb_addf(msg, "\n\t... and %zu more", n - DIRTY_PATHS_SHOWN);
+	child_release(&c);
+	return n;
 }
 
 /* Where the task folder goes: <--out or agent.dir>/<slug>, never in the main worktree. */
@@ -1073,9 +1068,15 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
 	return 0;
 }
 
-static int add_worktree(struct spawn *sp, struct strbuf *why)
+/*
+ * git worktree add, with the dirty check of the main worktree run beside
+ * it: the check costs as much as a tenth of the checkout, and a refusal
+ * stops the checkout and takes back the worktree like any other failure.
+ */
+static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 {
 	const char *argv[] = { "worktree", "add", "--quiet", sp->task.worktree, sp->task.branch, NULL };
+	struct strbuf dirty = STRBUF_INIT;
 	struct child c = CHILD_INIT;
 	int ret;
 
@@ -1088,14 +1089,28 @@ static int add_worktree(struct spawn *sp, struct strbuf *why)
 	c.no_stdin = 1;
 	c.capture_err = 1;
 	c.stdout_to_stderr = 1;
+	c.new_process_group = 1;
 	sp->made_worktree = 1;	/* even a failed add may leave something behind */
 	progress("checking out '%s' into '%s'...", sp->task.branch, sp->task.worktree);
-	ret = git_with_retry(&c, argv, "add a worktree");
+	if (start_git(&c, argv) < 0)
+		die_errno("cannot run git to add a worktree");
+	if (check_dirty && main_worktree_changes(&sp->repo, &dirty)) {
+		kill(-c.pid, SIGTERM);
+		finish_child(&c);
+		die("the main worktree has uncommitted changes:%s\n"
+		    "hint: commit or stash them, or use --allow-dirty", dirty.buf);
+	}
+	ret = finish_child(&c);
+	if (ret && is_contention(c.err.buf)) {
+		sleep_ms(50);
+		ret = git_with_retry(&c, argv, "add a worktree");
+	}
 	if (ret)
 		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
 	else if (c.err.len)
 		fputs(c.err.buf, stderr);	/* hook output and progress */
 	child_release(&c);
+	sb_release(&dirty);
 	return ret ? -1 : 0;
 }
 
@@ -1354,7 +1369,8 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 
-	if (create_branch(sp, &why) < 0 || interrupted || add_worktree(sp, &why) < 0 || interrupted)
+	if (create_branch(sp, &why) < 0 || interrupted ||
+	    add_worktree(sp, !o->allow_dirty, &why) < 0 || interrupted)
 		goto fail;
 	e = trace_event("worktree.created", sp->task.slug);
 	json_object_set_new(e, "branch", json_text(sp->task.branch));
@@ -1541,12 +1557,8 @@ int main(int argc, char **argv)
 	sp.record_fd = -1;
 	agent_repo_open(&sp.repo);
 	sp.mode = opts.mode >= 0 ? opts.mode : (int)sp.repo.config.mode;
-	if (sp.mode == MODE_CREATE) {
-		if (!opts.allow_dirty)
-			check_clean(&sp.repo);
-		if (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch))
-			fetch_remote(&sp);
-	}
+	if (sp.mode == MODE_CREATE && (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch)))
+		fetch_remote(&sp);
 	prepare_task(&sp, &opts);
 	build_environment(&sp);
 	write_task_folder(&sp);

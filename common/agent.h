@@ -18,7 +18,10 @@
 #define FORMAT(f, a) __attribute__((format(printf, f, a)))
 #define NORETURN __attribute__((noreturn))
 
-/* usage.c: messages, exit codes, allocation that cannot fail */
+/*
+ * usage.c: messages, exit codes, allocation that cannot fail. usage.c and
+ * text.c use no library but libc, so the dispatcher links nothing else.
+ */
 
 enum {
 	EXIT_GATE = 1,		/* a gate or check said no */
@@ -29,8 +32,8 @@ enum {
 void set_program_name(const char *argv0);
 NORETURN void die(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void die_errno(const char *fmt, ...) FORMAT(1, 2);
-/* Dies with libgit2's last error message appended, when there is one. */
-NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
+/* die() with ": <err>" appended when err is not NULL. */
+NORETURN void die_with(const char *err, const char *fmt, va_list ap);
 /*
  * Runs hook(message) once when the program dies, before the message is
  * printed: a command takes back what it made. NULL removes it.
@@ -39,8 +42,6 @@ void set_die_hook(void (*hook)(const char *message));
 int error(const char *fmt, ...) FORMAT(1, 2);
 int error_errno(const char *fmt, ...) FORMAT(1, 2);
 void warning(const char *fmt, ...) FORMAT(1, 2);
-/* libgit2's last error message, or "unknown error": never NULL. */
-const char *git_error_text(void);
 /* A line about a slow step, on stderr only when stderr is a terminal. */
 void progress(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void usage_die(const char *usage);
@@ -106,8 +107,6 @@ const char *esc(const char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
 void utf8_lossy(struct strbuf *out, const char *s);
 int utf8_valid(const char *s, size_t len);
-/* A JSON string of arbitrary bytes (invalid UTF-8 becomes U+FFFD). */
-json_t *json_text(const char *s);
 /* Appends s as one markdown line whose special characters are escaped. */
 void md_escape_line(struct strbuf *out, const char *s);
 /* Appends s as an inline code span that no backtick in s can close. */
@@ -179,6 +178,11 @@ struct config_param {
 	char *key;			/* section and name lower-cased */
 	char *value;			/* NULL: the key alone (boolean true) */
 };
+/* libgit2's last error message, or "unknown error": never NULL. */
+const char *git_error_text(void);
+/* Dies with libgit2's last error message appended. */
+NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
+
 /* Parses GIT_CONFIG_PARAMETERS; returns -1 on a malformed string. */
 int parse_config_parameters(const char *env, struct config_param **out, size_t *nr);
 void free_config_params(struct config_param *params, size_t nr);
@@ -198,7 +202,10 @@ struct child {
 	int capture_err;		/* collect stderr into err */
 	int quiet;			/* stdout and stderr to /dev/null */
 	int stdout_to_stderr;
+	int new_process_group;		/* so killpg() reaches its children */
 	struct strbuf out, err;
+	pid_t pid;			/* while it runs */
+	int out_fd, err_fd;
 };
 #define CHILD_INIT { 0 }
 
@@ -207,9 +214,13 @@ struct child {
  * killed, or -1 (errno set) when it could not be started.
  */
 int run_child(struct child *c);
+/* run_child() in two halves, for work to do while the child runs. */
+int start_child(struct child *c);
+int finish_child(struct child *c);
 void child_release(struct child *c);
 /* Runs git with argv (without "git"); NULL-terminated. */
 int run_git(struct child *c, const char **argv);
+int start_git(struct child *c, const char **argv);
 /*
  * Whether git's message says it failed because of another git process: a
  * lock it held, or a worktree it was half-way through adding.
@@ -245,6 +256,9 @@ const char *task_status_name(enum task_status status);
 char *task_record_path(const struct agent_repo *r, const char *slug);
 
 /* trace.c: the append-only event log */
+
+/* A JSON string of arbitrary bytes (invalid UTF-8 becomes U+FFFD). */
+json_t *json_text(const char *s);
 
 /*
  * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with

@@ -25,6 +25,21 @@ int mbedtls_x509_crt_parse_file(void *chain, const char *path)
 	return 0;
 }
 
+const char *git_error_text(void)
+{
+	const git_error *e = git_error_last();
+
+	return e && e->message ? e->message : "unknown error";
+}
+
+void die_git(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	die_with(git_error_text(), fmt, ap);
+}
+
 int parse_bool(const char *value)
 {
 	static const char *yes[] = { "true", "yes", "on", "1" };

@@ -71,15 +71,18 @@ static void drain(int *fd, struct strbuf *sb)
 	}
 }
 
-int run_child(struct child *c)
+int start_child(struct child *c)
 {
 	posix_spawn_file_actions_t actions;
+	posix_spawnattr_t attr;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 	char **env = child_environment(c);
-	int status, ret = -1, saved;
-	pid_t pid;
+	int ret = -1, saved;
 
+	c->pid = -1;
+	c->out_fd = c->err_fd = -1;
 	posix_spawn_file_actions_init(&actions);
+	posix_spawnattr_init(&attr);
 	if ((c->capture_out && pipe2(out_pipe, O_CLOEXEC) < 0) ||
 	    (c->capture_err && pipe2(err_pipe, O_CLOEXEC) < 0))
 		goto done;
@@ -99,38 +102,24 @@ int run_child(struct child *c)
 		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
 	if (c->dir)
 		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
-
-	errno = posix_spawnp(&pid, c->argv[0], &actions, NULL,
-			     (char *const *)c->argv, env);
-	if (errno)
-		goto done;
-	if (out_pipe[1] >= 0)
-		close(out_pipe[1]), out_pipe[1] = -1;
-	if (err_pipe[1] >= 0)
-		close(err_pipe[1]), err_pipe[1] = -1;
-
-	while (out_pipe[0] >= 0 || err_pipe[0] >= 0) {
-		struct pollfd fds[2] = {
-			{ out_pipe[0], POLLIN, 0 }, { err_pipe[0], POLLIN, 0 }
-		};
-
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		if (out_pipe[0] >= 0 && fds[0].revents)
-			drain(&out_pipe[0], &c->out);
-		if (err_pipe[0] >= 0 && fds[1].revents)
-			drain(&err_pipe[0], &c->err);
+	if (c->new_process_group) {
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+		posix_spawnattr_setpgroup(&attr, 0);
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			goto done;
-	ret = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+
+	errno = posix_spawnp(&c->pid, c->argv[0], &actions, &attr,
+			     (char *const *)c->argv, env);
+	if (errno) {
+		c->pid = -1;
+		goto done;
+	}
+	c->out_fd = out_pipe[0], out_pipe[0] = -1;
+	c->err_fd = err_pipe[0], err_pipe[0] = -1;
+	ret = 0;
 done:
 	saved = errno;
 	posix_spawn_file_actions_destroy(&actions);
+	posix_spawnattr_destroy(&attr);
 	if (out_pipe[0] >= 0)
 		close(out_pipe[0]);
 	if (out_pipe[1] >= 0)
@@ -144,13 +133,50 @@ done:
 	return ret;
 }
 
+int finish_child(struct child *c)
+{
+	int status;
+
+	while (c->out_fd >= 0 || c->err_fd >= 0) {
+		struct pollfd fds[2] = {
+			{ c->out_fd, POLLIN, 0 }, { c->err_fd, POLLIN, 0 }
+		};
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (c->out_fd >= 0 && fds[0].revents)
+			drain(&c->out_fd, &c->out);
+		if (c->err_fd >= 0 && fds[1].revents)
+			drain(&c->err_fd, &c->err);
+	}
+	if (c->out_fd >= 0)
+		close(c->out_fd), c->out_fd = -1;
+	if (c->err_fd >= 0)
+		close(c->err_fd), c->err_fd = -1;
+	while (waitpid(c->pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	c->pid = -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int run_child(struct child *c)
+{
+	if (start_child(c) < 0)
+		return -1;
+	return finish_child(c);
+}
+
 void child_release(struct child *c)
 {
 	sb_release(&c->out);
 	sb_release(&c->err);
 }
 
-int run_git(struct child *c, const char **argv)
+int start_git(struct child *c, const char **argv)
 {
 	const char **full;
 	size_t n = 0;
@@ -162,10 +188,17 @@ int run_git(struct child *c, const char **argv)
 	full[0] = "git";
 	memcpy(full + 1, argv, n * sizeof(*argv));
 	c->argv = full;
-	ret = run_child(c);
+	ret = start_child(c);	/* posix_spawn has copied argv */
 	c->argv = NULL;
 	free(full);
 	return ret;
+}
+
+int run_git(struct child *c, const char **argv)
+{
+	if (start_git(c, argv) < 0)
+		return -1;
+	return finish_child(c);
 }
 
 int is_contention(const char *message)

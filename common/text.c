@@ -196,21 +196,6 @@ void utf8_lossy(struct strbuf *out, const char *s)
 	}
 }
 
-json_t *json_text(const char *s)
-{
-	struct strbuf sb = STRBUF_INIT;
-	json_t *j;
-
-	if (!s)
-		return json_null();
-	if (utf8_valid(s, strlen(s)))
-		return json_string(s);
-	utf8_lossy(&sb, s);
-	j = json_string(sb.buf ? sb.buf : "");
-	sb_release(&sb);
-	return j;
-}
-
 void md_escape_line(struct strbuf *out, const char *s)
 {
 	struct strbuf plain = STRBUF_INIT;

@@ -10,6 +10,21 @@
 
 #include "agent.h"
 
+json_t *json_text(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *j;
+
+	if (!s)
+		return json_null();
+	if (utf8_valid(s, strlen(s)))
+		return json_string(s);
+	utf8_lossy(&sb, s);
+	j = json_string(sb.buf ? sb.buf : "");
+	sb_release(&sb);
+	return j;
+}
+
 json_t *trace_event(const char *event, const char *task)
 {
 	char ts[32];

@@ -33,16 +33,16 @@ static void print_message(const char *prefix, const char *msg)
 	struct strbuf out = STRBUF_INIT;
 	const char *line;
 
-	/* Keep the message's own line breaks; escape every other control byte. */
+	/* Keep the message's own line breaks and tabs; escape every other control byte. */
 	sb_adds(&out, prefix);
 	for (line = msg; line; ) {
-		const char *nl = strchr(line, '\n');
-		char *piece = nl ? xstrndup(line, nl - line) : xstrdup(line);
+		const char *nl = line + strcspn(line, "\n\t");
+		char *piece = xstrndup(line, nl - line);
 
 		escape_control(&out, piece);
 		free(piece);
-		sb_addch(&out, '\n');
-		line = nl ? nl + 1 : NULL;
+		sb_addch(&out, *nl ? *nl : '\n');
+		line = *nl && (nl[1] || *nl == '\t') ? nl + 1 : NULL;
 	}
 	fflush(stdout);
 	if (write(STDERR_FILENO, out.buf, out.len) < 0) {
@@ -63,7 +63,7 @@ static void report(const char *prefix, const char *err, const char *fmt, va_list
 }
 
 /* The hook runs once, before the message, so "fatal:" is the last word. */
-NORETURN static void die_with(const char *err, const char *fmt, va_list ap)
+void die_with(const char *err, const char *fmt, va_list ap)
 {
 	struct strbuf msg = STRBUF_INIT;
 	void (*hook)(const char *) = die_hook;
@@ -94,21 +94,6 @@ void die_errno(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	die_with(err, fmt, ap);
-}
-
-const char *git_error_text(void)
-{
-	const git_error *e = git_error_last();
-
-	return e && e->message ? e->message : "unknown error";
-}
-
-void die_git(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	die_with(git_error_text(), fmt, ap);
 }
 
 int error(const char *fmt, ...)
