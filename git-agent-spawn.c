@@ -431,12 +431,10 @@ static int create_record(struct spawn *sp, const char *path)
 static int read_record(int fd, const char *path, struct task *t)
 {
 	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-	char *proc = xstrfmt("/proc/self/fd/%d", fd);
 	int ret;
 
-	if (sb_read_file(&text, proc) < 0)
+	if (lseek(fd, 0, SEEK_SET) < 0 || sb_read_fd(&text, fd) < 0)
 		die_errno("cannot read the task record '%s'", path);
-	free(proc);
 	ret = task_parse(t, text.buf ? text.buf : "", &err);
 	if (ret < 0 && text.len)
 		warning("task record '%s': %s", path, err.buf);
@@ -1551,7 +1549,6 @@ int main(int argc, char **argv)
 	struct spawn_options opts;
 	struct spawn sp;
 
-	set_program_name(argv[0]);
 	parse_options(&opts, argc, argv);
 	memset(&sp, 0, sizeof(sp));
 	sp.record_fd = -1;

@@ -85,7 +85,6 @@ int main(int argc, char **argv)
 {
 	const struct command *cmd;
 
-	set_program_name("git agent");
 	if (argc < 2)
 		print_usage(stderr), exit(EXIT_USAGE);
 	if (!strcmp(argv[1], "-h")) {

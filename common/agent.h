@@ -29,7 +29,6 @@ enum {
 	EXIT_USAGE = 129	/* usage: ... */
 };
 
-void set_program_name(const char *argv0);
 NORETURN void die(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void die_errno(const char *fmt, ...) FORMAT(1, 2);
 /* die() with ": <err>" appended when err is not NULL. */
@@ -73,8 +72,9 @@ void sb_reset(struct strbuf *sb);
 /* Gives the buffer to the caller (an empty string when nothing was added). */
 char *sb_detach(struct strbuf *sb);
 void sb_release(struct strbuf *sb);
-/* Reads a whole file; returns -1 with errno set on failure. */
+/* Reads a whole file, or the rest of fd; returns -1 with errno set on failure. */
 int sb_read_file(struct strbuf *sb, const char *path);
+int sb_read_fd(struct strbuf *sb, int fd);
 
 /* items[nr] is NULL, so a list can serve as an argv. */
 struct strlist {

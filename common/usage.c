@@ -9,14 +9,6 @@
 
 #include "agent.h"
 
-static const char *program_name = "git-agent";
-
-void set_program_name(const char *argv0)
-{
-	const char *slash = strrchr(argv0, '/');
-	program_name = slash ? slash + 1 : argv0;
-}
-
 static void (*die_hook)(const char *message);
 
 void set_die_hook(void (*hook)(const char *message))
@@ -299,13 +291,10 @@ void sb_release(struct strbuf *sb)
 	sb->len = sb->alloc = 0;
 }
 
-int sb_read_file(struct strbuf *sb, const char *path)
+int sb_read_fd(struct strbuf *sb, int fd)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	if (fd < 0)
-		return -1;
 	for (;;) {
 		sb_grow(sb, 8192);
 		n = read(fd, sb->buf + sb->len, sb->alloc - sb->len - 1);
@@ -316,15 +305,20 @@ int sb_read_file(struct strbuf *sb, const char *path)
 		sb->len += n;
 		sb->buf[sb->len] = '\0';
 	}
-	if (n < 0) {
-		int saved = errno;
+	return n < 0 ? -1 : 0;
+}
 
-		close(fd);
-		errno = saved;
+int sb_read_file(struct strbuf *sb, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret, saved;
+
+	if (fd < 0)
 		return -1;
-	}
+	ret = sb_read_fd(sb, fd);
+	saved = errno;
 	close(fd);
-	return 0;
+	errno = saved;
+	return ret;
 }
 
 void strlist_push(struct strlist *list, const char *s)
