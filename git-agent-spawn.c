@@ -1088,6 +1088,7 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	c.capture_err = 1;
 	c.stdout_to_stderr = 1;
 	c.new_process_group = 1;
+	c.interrupt = &interrupted;	/* Ctrl-C reaches us, not its group */
 	sp->made_worktree = 1;	/* even a failed add may leave something behind */
 	progress("checking out '%s' into '%s'...", sp->task.branch, sp->task.worktree);
 	if (start_git(&c, argv) < 0)
@@ -1103,9 +1104,9 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 		sleep_ms(50);
 		ret = git_with_retry(&c, argv, "add a worktree");
 	}
-	if (ret)
+	if (ret && !interrupted)
 		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
-	else if (c.err.len)
+	else if (!ret && c.err.len)
 		fputs(c.err.buf, stderr);	/* hook output and progress */
 	child_release(&c);
 	sb_release(&dirty);
@@ -1259,6 +1260,7 @@ static int init_submodules(struct spawn *sp, struct strbuf *why)
 		c.no_stdin = 1;
 		c.capture_err = 1;
 		c.stdout_to_stderr = 1;
+		c.interrupt = &interrupted;
 		progress("initialising submodules...");
 		if (git_with_retry(&c, argv, "initialise submodules")) {
 			sb_addf(why, "cannot initialise submodules: %s", c.err.buf ? c.err.buf : "");
@@ -1287,6 +1289,7 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 		c.clean_git_env = 1;
 		c.no_stdin = 1;
 		c.stdout_to_stderr = 1;	/* stdout is for our summary or JSON */
+		c.interrupt = &interrupted;
 		progress("running setup: %s", cmd);
 		ret = run_child(&c);
 		if (interrupted)

@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -203,6 +204,8 @@ struct child {
 	int quiet;			/* stdout and stderr to /dev/null */
 	int stdout_to_stderr;
 	int new_process_group;		/* so killpg() reaches its children */
+	/* When it turns non-zero (a signal handler's flag), SIGTERM the child. */
+	const volatile sig_atomic_t *interrupt;
 	struct strbuf out, err;
 	pid_t pid;			/* while it runs */
 	int out_fd, err_fd;

@@ -133,9 +133,18 @@ done:
 	return ret;
 }
 
+/* Passes an interruption of ours on to the child, once. */
+static void pass_interrupt(struct child *c, int *passed)
+{
+	if (!c->interrupt || !*c->interrupt || *passed)
+		return;
+	kill(c->new_process_group ? -c->pid : c->pid, SIGTERM);
+	*passed = 1;
+}
+
 int finish_child(struct child *c)
 {
-	int status;
+	int status, passed = 0;
 
 	while (c->out_fd >= 0 || c->err_fd >= 0) {
 		struct pollfd fds[2] = {
@@ -143,8 +152,10 @@ int finish_child(struct child *c)
 		};
 
 		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR) {
+				pass_interrupt(c, &passed);
 				continue;
+			}
 			break;
 		}
 		if (c->out_fd >= 0 && fds[0].revents)
@@ -156,9 +167,11 @@ int finish_child(struct child *c)
 		close(c->out_fd), c->out_fd = -1;
 	if (c->err_fd >= 0)
 		close(c->err_fd), c->err_fd = -1;
-	while (waitpid(c->pid, &status, 0) < 0)
+	while (waitpid(c->pid, &status, 0) < 0) {
 		if (errno != EINTR)
 			return -1;
+		pass_interrupt(c, &passed);
+	}
 	c->pid = -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "lib.h"
 
@@ -173,6 +174,35 @@ Test(faults, spawn_killed_during_setup_is_rolled_back_by_the_next_spawn, .timeou
 	cr_assert_str_eq(run_ok(repo, "git for-each-ref --format='%%(refname)' refs/heads/agent/"),
 			 "refs/heads/agent/killed-task");
 	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 2, "one record and one folder");
+}
+
+/*
+ * SIGTERM to spawn alone (as a supervisor sends it) while a setup command
+ * runs: spawn passes it on, rolls everything back and says why, promptly.
+ */
+Test(faults, sigterm_during_setup_rolls_everything_back, .timeout = 60)
+{
+	char *repo = make_repo("repo"), *started = sandbox_path("setup-started");
+	char *log = sandbox_path("spawn.log"), *output;
+	struct repo_state before = repo_state(repo);
+	struct timespec t0, t1;
+	int status;
+	pid_t pid;
+
+	run_ok(repo, "git config agent.setup %s", sh_quote(strf("touch %s; sleep 30", sh_quote(started))));
+	pid = run_background(repo, log, "exec git-agent-spawn --create 'Terminated task'");
+	cr_assert(wait_for_file(started, 20000) == 0 || path_exists(started),
+		  "setup never started:\n%s", read_file(log));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	kill(pid, SIGTERM);
+	waitpid(pid, &status, 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 128, "status %d", status);
+	cr_assert_lt(t1.tv_sec - t0.tv_sec, 10, "spawn waited for the setup command to end");
+	output = read_file(log);
+	assert_contains(output, "fatal: cannot create task 'terminated-task': interrupted by signal 15");
+	run_ok(repo, "git config --unset-all agent.setup");
+	assert_rolled_back(repo, "terminated-task", before);
 }
 
 Test(faults, deleted_worktree_directory_is_cleared_by_git_worktree_prune)
