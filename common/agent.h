@@ -40,7 +40,6 @@ NORETURN void die_with(const char *err, const char *fmt, va_list ap);
  */
 void set_die_hook(void (*hook)(const char *message));
 int error(const char *fmt, ...) FORMAT(1, 2);
-int error_errno(const char *fmt, ...) FORMAT(1, 2);
 void warning(const char *fmt, ...) FORMAT(1, 2);
 /* A line about a slow step, on stderr only when stderr is a terminal. */
 void progress(const char *fmt, ...) FORMAT(1, 2);

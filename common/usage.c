@@ -98,17 +98,6 @@ int error(const char *fmt, ...)
 	return -1;
 }
 
-int error_errno(const char *fmt, ...)
-{
-	const char *err = strerror(errno);
-	va_list ap;
-
-	va_start(ap, fmt);
-	report("error: ", err, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 void warning(const char *fmt, ...)
 {
 	va_list ap;
