@@ -543,6 +543,22 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 	return CLAIM_OK;
 }
 
+/* The n-th candidate for a slug: base, base-2, base-3, ..., within SLUG_MAX. */
+static char *candidate_slug(const char *base, unsigned n)
+{
+	char suffix[16] = "";
+	size_t keep;
+
+	if (n > 1)
+		snprintf(suffix, sizeof(suffix), "-%u", n);
+	keep = strlen(base);
+	if (keep > SLUG_MAX - strlen(suffix))
+		keep = SLUG_MAX - strlen(suffix);
+	while (keep && base[keep - 1] == '-')
+		keep--;		/* a cut must not leave "--2" */
+	return xstrfmt("%.*s%s", (int)keep, base, suffix);
+}
+
 /* Finds the task's slug and holds its record: -2, -3, ... when taken. */
 static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 {
@@ -550,21 +566,15 @@ static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 	const char *prefix = o->agent ? o->agent : r->config.branch_prefix;
 	char *base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
 	char *parent = folder_parent(r, o);
-	unsigned n;
+	unsigned n, retries = 0;
 
 	check_branch_prefix(r, prefix);
 	for (n = 1; n < 10000; n++) {
-		char suffix[16] = "", *slug, *path;
+		char *slug = candidate_slug(base_slug, n), *path;
 		enum claim claim = CLAIM_TAKEN;
 		struct stat st;
 		int fd;
 
-		if (n > 1)
-			snprintf(suffix, sizeof(suffix), "-%u", n);
-		slug = xstrfmt("%.*s%s", (int)(SLUG_MAX - strlen(suffix)), base_slug, suffix);
-		if (slug[strlen(slug) - strlen(suffix) - 1] == '-')
-			memmove(slug + strlen(slug) - strlen(suffix) - 1,
-				slug + strlen(slug) - strlen(suffix), strlen(suffix) + 1);
 		path = task_record_path(r, slug);
 		fill_task(sp, slug, prefix, parent);
 		fd = open(path, O_RDWR | O_CLOEXEC);
@@ -579,6 +589,8 @@ static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 			claim = create_record(sp, path) < 0 ? CLAIM_RETRY : CLAIM_OK;
 		}
 		free(path);
+		if (claim == CLAIM_RETRY && ++retries > 100)
+			die("cannot reserve task '%s': its record keeps changing under us", slug);
 		if (claim == CLAIM_RETRY) {
 			n--;
 		} else if (claim == CLAIM_OK) {

@@ -256,3 +256,17 @@ Test(plans, integer_booleans_are_accepted_like_git)
 	assert_status(&r, 128);
 	assert_contains(r.err, "bad value 'maybe' for 'agent.fetch'");
 }
+
+Test(plans, numbered_slug_of_a_long_title_stays_within_48_characters)
+{
+	char *repo = make_repo("repo");
+	const char *title = "'Refactor the billing export pipeline so that invoices stream to disk'";
+	const char *first = json_str(spawn_json(repo, "%s", title), "task");
+	const char *second = json_str(spawn_json(repo, "%s", title), "task");
+
+	cr_assert_leq(strlen(first), 48);
+	cr_assert_leq(strlen(second), 48, "'%s'", second);
+	cr_assert(strlen(second) > 2 && !strcmp(second + strlen(second) - 2, "-2"), "'%s'", second);
+	assert_not_contains(second, "--");
+	run_ok(repo, "git check-ref-format %s", sh_quote(strf("refs/heads/agent/%s", second)));
+}
