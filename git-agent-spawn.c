@@ -276,22 +276,38 @@ static void resolve_base(struct spawn *sp, const struct spawn_options *o)
 	git_object_free(obj);
 }
 
+/*
+ * Waits before another try at something another git process held locked:
+ * 50 ms, doubling up to 1 s. Returns 0 when the time is up or we were
+ * interrupted, and the caller should give up.
+ */
+static int lock_backoff(long *waited)
+{
+	long delay = 50;
+
+	if (*waited >= LOCK_RETRY_MS || interrupted)
+		return 0;
+	while (delay <= *waited)	/* 50, 100, 200, ...: each as long as all before */
+		delay *= 2;
+	if (delay > 1000)
+		delay = 1000;
+	sleep_ms(delay);
+	*waited += delay;
+	return 1;
+}
+
 static int git_with_retry(struct child *c, const char **argv, const char *what)
 {
-	long waited = 0, delay = 50;
+	long waited = 0;
 	int ret;
 
-	for (;;) {
+	do {
 		sb_reset(&c->err);
 		ret = run_git(c, argv);
 		if (ret < 0)
 			die_errno("cannot run git to %s", what);
-		if (!ret || !is_contention(c->err.buf) || waited >= LOCK_RETRY_MS || interrupted)
-			return ret;
-		sleep_ms(delay);
-		waited += delay;
-		delay = delay * 2 > 1000 ? 1000 : delay * 2;
-	}
+	} while (ret && is_contention(c->err.buf) && lock_backoff(&waited));
+	return ret;
 }
 
 static void fetch_remote(struct spawn *sp)
@@ -479,15 +495,27 @@ static void delete_branch(struct agent_repo *r, const char *branch, const char *
 		warning("keeping branch '%s': it has moved since the task began", esc(branch));
 		goto done;
 	}
-	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && waited < LOCK_RETRY_MS) {
-		sleep_ms(100);
-		waited += 100;
-	}
+	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && lock_backoff(&waited))
+		;
 	if (err < 0)
 		warning("cannot delete branch '%s': %s", esc(branch), git_error_text());
 done:
 	git_reference_free(ref);
 	free(name);
+}
+
+static void remove_task_folder(const char *folder)
+{
+	if (remove_tree(folder) < 0)
+		warning("cannot remove the task folder '%s'", esc(folder));
+}
+
+static void log_spawn_failed(struct agent_repo *r, const char *slug, const char *reason)
+{
+	json_t *e = trace_event("spawn.failed", slug);
+
+	json_object_set_new(e, "reason", json_text(reason));
+	trace_log(r, e);
 }
 
 /*
@@ -496,20 +524,16 @@ done:
  */
 static void repair_interrupted(struct spawn *sp, struct task *stale, const char *record)
 {
-	json_t *e;
-
 	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
 		stale->slug ? stale->slug : record);
 	if (stale->worktree)
 		remove_worktree(&sp->repo, stale->worktree);
 	if (stale->branch && stale->base_sha)
 		delete_branch(&sp->repo, stale->branch, stale->base_sha);
-	if (stale->folder && remove_tree(stale->folder) < 0)
-		warning("cannot remove the task folder '%s'", esc(stale->folder));
+	if (stale->folder)
+		remove_task_folder(stale->folder);
 	unlink(record);
-	e = trace_event("spawn.failed", stale->slug);
-	json_object_set_new(e, "reason", json_string("interrupted; rolled back by a later spawn"));
-	trace_log(&sp->repo, e);
+	log_spawn_failed(&sp->repo, stale->slug, "interrupted; rolled back by a later spawn");
 }
 
 enum claim { CLAIM_TAKEN, CLAIM_RETRY, CLAIM_OK };
@@ -1064,10 +1088,8 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
 		return -1;
 	}
 	while ((err = git_branch_create(&ref, sp->repo.repo, sp->task.branch, commit, 0)) == GIT_ELOCKED &&
-	       waited < LOCK_RETRY_MS && !interrupted) {
-		sleep_ms(100);
-		waited += 100;
-	}
+	       lock_backoff(&waited))
+		;
 	git_commit_free(commit);
 	if (err < 0) {
 		sb_addf(why, "cannot create branch '%s': %s", sp->task.branch, git_error_text());
@@ -1088,6 +1110,7 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	const char *argv[] = { "worktree", "add", "--quiet", sp->task.worktree, sp->task.branch, NULL };
 	struct strbuf dirty = STRBUF_INIT;
 	struct child c = CHILD_INIT;
+	long waited = 0;
 	int ret;
 
 	if (mkdir_p(sp->repo.config.worktree_dir, 0777) < 0) {
@@ -1112,10 +1135,8 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 		    "hint: commit or stash them, or use --allow-dirty", dirty.buf);
 	}
 	ret = finish_child(&c);
-	if (ret && is_contention(c.err.buf)) {
-		sleep_ms(50);
+	if (ret && is_contention(c.err.buf) && lock_backoff(&waited))
 		ret = git_with_retry(&c, argv, "add a worktree");
-	}
 	if (ret && !interrupted)
 		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
 	else if (!ret && c.err.len)
@@ -1134,13 +1155,7 @@ static int copy_file(const char *from, const char *to, struct strbuf *why)
 
 	if (lstat(from, &st) < 0)
 		return 0;	/* gone since it was listed */
-	{
-		char *dir = xstrdup(to), *slash = strrchr(dir, '/');
-
-		*slash = '\0';
-		mkdir_p(dir, 0777);
-		free(dir);
-	}
+	mkdir_for(to, 0777);	/* open() or symlink() below reports a failure */
 	if (S_ISLNK(st.st_mode)) {
 		char target[4096];
 		ssize_t len = readlink(from, target, sizeof(target) - 1);
@@ -1153,7 +1168,7 @@ static int copy_file(const char *from, const char *to, struct strbuf *why)
 	    (out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
 		goto fail;
 	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write(out, buf, n) != n)
+		if (write_all(out, buf, n) < 0)
 			goto fail;
 	if (n < 0 || fchmod(out, st.st_mode & 07777) < 0)
 		goto fail;
@@ -1238,12 +1253,11 @@ static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 	link_targets(&sp->repo, &paths);
 	for (i = 0; i < paths.nr && !ret; i++) {
 		char *from = path_join(sp->repo.root, paths.items[i]);
-		char *to = path_join(sp->task.worktree, paths.items[i]), *dir = xstrdup(to);
+		char *to = path_join(sp->task.worktree, paths.items[i]);
 		struct stat st;
 
-		*strrchr(dir, '/') = '\0';
 		if (lstat(to, &st) < 0) {
-			if (mkdir_p(dir, 0777) < 0 || symlink(from, to) < 0) {
+			if (mkdir_for(to, 0777) < 0 || symlink(from, to) < 0) {
 				sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
 				ret = -1;
 			} else {
@@ -1251,7 +1265,6 @@ static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 			}
 		}
 		free(from);
-		free(dir);
 		free(to);
 	}
 	strlist_clear(&paths);
@@ -1340,7 +1353,6 @@ static struct spawn *active_spawn;
 static void undo_spawn(const char *reason)
 {
 	struct spawn *sp = active_spawn;
-	json_t *e;
 
 	if (!sp)
 		return;
@@ -1354,13 +1366,11 @@ static void undo_spawn(const char *reason)
 		if (write_record_fd(sp->record_fd, &sp->task) < 0)
 			warning("cannot put the task record '%s' back", esc(sp->record));
 	} else {
-		if (sp->made_folder && remove_tree(sp->task.folder) < 0)
-			warning("cannot remove the task folder '%s'", esc(sp->task.folder));
+		if (sp->made_folder)
+			remove_task_folder(sp->task.folder);
 		unlink(sp->record);
 	}
-	e = trace_event("spawn.failed", sp->task.slug);
-	json_object_set_new(e, "reason", json_text(reason));
-	trace_log(&sp->repo, e);
+	log_spawn_failed(&sp->repo, sp->task.slug, reason);
 }
 
 /* From here on, any fatal error takes back everything this spawn made. */

@@ -102,6 +102,8 @@ void sq_quote(struct strbuf *out, const char *s);
  * can neither drive a terminal nor break a line-oriented file.
  */
 void escape_control(struct strbuf *out, const char *s);
+/* escape_control() that leaves the ASCII characters in keep as they are. */
+void escape_control_keeping(struct strbuf *out, const char *s, const char *keep);
 /* escape_control() into a buffer that lives until the next 8 calls. */
 const char *esc(const char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
@@ -127,6 +129,10 @@ char *path_canonical(const char *path);
 int path_is_inside(const char *path, const char *dir);
 /* mkdir -p; returns -1 with errno set on failure. */
 int mkdir_p(const char *path, mode_t mode);
+/* mkdir -p of the directory that will hold path. */
+int mkdir_for(const char *path, mode_t mode);
+/* Writes all of data, through short writes and EINTR; -1 with errno set. */
+int write_all(int fd, const void *data, size_t len);
 /* rm -rf; returns -1 when something could not be removed. */
 int remove_tree(const char *path);
 /* Writes a whole file through a temporary and rename(2); the umask applies. */

@@ -140,6 +140,11 @@ static int is_dangerous_code_point(unsigned cp)
 
 void escape_control(struct strbuf *out, const char *s)
 {
+	escape_control_keeping(out, s, "");
+}
+
+void escape_control_keeping(struct strbuf *out, const char *s, const char *keep)
+{
 	const unsigned char *p = (const unsigned char *)s;
 	size_t len = strlen(s), i = 0, n;
 	unsigned cp;
@@ -151,7 +156,9 @@ void escape_control(struct strbuf *out, const char *s)
 			i++;
 			continue;
 		}
-		if (cp == '\n')
+		if (cp < 0x80 && strchr(keep, (int)cp))
+			sb_addch(out, (int)cp);
+		else if (cp == '\n')
 			sb_adds(out, "\\n");
 		else if (cp == '\t')
 			sb_adds(out, "\\t");
@@ -210,18 +217,26 @@ void md_escape_line(struct strbuf *out, const char *s)
 	sb_release(&plain);
 }
 
-void md_code(struct strbuf *out, const char *s)
+/* The longest run of backticks in s: a code span or fence must be longer. */
+static size_t longest_backtick_run(const char *s)
 {
-	struct strbuf body = STRBUF_INIT;
-	size_t run = 0, longest = 0, i;
-	const char *p;
+	size_t run = 0, longest = 0;
 
-	escape_control(&body, s);
-	for (p = body.buf ? body.buf : ""; *p; p++) {
-		run = *p == '`' ? run + 1 : 0;
+	for (; *s; s++) {
+		run = *s == '`' ? run + 1 : 0;
 		if (run > longest)
 			longest = run;
 	}
+	return longest;
+}
+
+void md_code(struct strbuf *out, const char *s)
+{
+	struct strbuf body = STRBUF_INIT;
+	size_t longest, i;
+
+	escape_control(&body, s);
+	longest = longest_backtick_run(body.buf ? body.buf : "");
 	for (i = 0; i <= longest; i++)
 		sb_addch(out, '`');
 	if (longest)
@@ -237,26 +252,11 @@ void md_code(struct strbuf *out, const char *s)
 
 void md_fenced(struct strbuf *out, const char *s)
 {
-	size_t run = 0, longest = 0, fence, i;
 	struct strbuf body = STRBUF_INIT;
-	const char *line, *p;
+	size_t longest, fence, i;
 
-	/* Escape control bytes line by line, keeping the line breaks. */
-	for (line = s; line; ) {
-		const char *nl = strchr(line, '\n');
-		char *piece = nl ? xstrndup(line, nl - line) : xstrdup(line);
-
-		escape_control(&body, piece);
-		free(piece);
-		if (nl)
-			sb_addch(&body, '\n');
-		line = nl ? nl + 1 : NULL;
-	}
-	for (p = body.buf ? body.buf : ""; *p; p++) {
-		run = *p == '`' ? run + 1 : 0;
-		if (run > longest)
-			longest = run;
-	}
+	escape_control_keeping(&body, s, "\n");
+	longest = longest_backtick_run(body.buf ? body.buf : "");
 	fence = longest >= 3 ? longest + 1 : 3;
 	for (i = 0; i < fence; i++)
 		sb_addch(out, '`');
@@ -464,17 +464,10 @@ int remove_tree(const char *path)
 	return ret;
 }
 
-int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+int write_all(int fd, const void *data, size_t len)
 {
-	char *tmp = xstrfmt("%s.tmp-%ld", path, (long)getpid());
 	const char *p = data;
-	int fd, saved;
 
-	/* A new file, so the umask applies as it does to any file we create. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		goto fail;
 	while (len) {
 		ssize_t n = write(fd, p, len);
 
@@ -483,11 +476,38 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 		if (n <= 0) {
 			if (n == 0)
 				errno = ENOSPC;
-			goto fail;
+			return -1;
 		}
 		p += n;
 		len -= n;
 	}
+	return 0;
+}
+
+int mkdir_for(const char *path, mode_t mode)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir;
+	int ret;
+
+	if (!slash || slash == path)
+		return 0;
+	dir = xstrndup(path, slash - path);
+	ret = mkdir_p(dir, mode);
+	free(dir);
+	return ret;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char *tmp = xstrfmt("%s.tmp-%ld", path, (long)getpid());
+	int fd, saved;
+
+	/* A new file, so the umask applies as it does to any file we create. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0 || write_all(fd, data, len) < 0)
+		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
 		goto fail;

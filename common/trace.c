@@ -39,24 +39,6 @@ json_t *trace_event(const char *event, const char *task)
 	return e;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			if (n == 0)
-				errno = ENOSPC;
-			return -1;
-		}
-		p += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * O_APPEND puts every write at the end; the lock keeps two writers' lines
  * (and our cut-back below) from interleaving.
@@ -67,19 +49,13 @@ int trace_append(const char *path, json_t *event)
 	struct strbuf buf = STRBUF_INIT;
 	struct stat st;
 	int fd = -1, saved, ret = -1;
-	char *dir, *slash;
 
 	json_decref(event);
 	if (!line) {
 		errno = EINVAL;
 		return -1;
 	}
-	dir = xstrdup(path);
-	if ((slash = strrchr(dir, '/')) && slash != dir) {
-		*slash = '\0';
-		mkdir_p(dir, 0777);
-	}
-	free(dir);
+	mkdir_for(path, 0777);	/* open() below reports what matters */
 
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)

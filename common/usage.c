@@ -23,19 +23,12 @@ void set_die_hook(void (*hook)(const char *message))
 static void print_message(const char *prefix, const char *msg)
 {
 	struct strbuf out = STRBUF_INIT;
-	const char *line;
 
 	/* Keep the message's own line breaks and tabs; escape every other control byte. */
 	sb_adds(&out, prefix);
-	for (line = msg; line; ) {
-		const char *nl = line + strcspn(line, "\n\t");
-		char *piece = xstrndup(line, nl - line);
-
-		escape_control(&out, piece);
-		free(piece);
-		sb_addch(&out, *nl ? *nl : '\n');
-		line = *nl && (nl[1] || *nl == '\t') ? nl + 1 : NULL;
-	}
+	escape_control_keeping(&out, msg, "\n\t");
+	if (!out.len || out.buf[out.len - 1] != '\n')
+		sb_addch(&out, '\n');
 	fflush(stdout);
 	if (write(STDERR_FILENO, out.buf, out.len) < 0) {
 		/* nothing left to tell */
