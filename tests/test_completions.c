@@ -538,6 +538,26 @@ static void split_lines(const char *text, int tab_field, struct list *l)
 	}
 }
 
+/*
+ * Expects `got`, what `shell` offered for `line`, to hold every candidate
+ * of `want` and, when `exact`, nothing else.
+ */
+static void expect_offers(const char *shell, const char *line, const struct list *got,
+			  const char *const *want, int exact)
+{
+	char *shown = list_show(got);
+	const char *const *w;
+	size_t count = 0;
+
+	for (w = want; *w; w++, count++)
+		cr_expect(list_has(got, *w), "%s: '%s<TAB>' does not offer '%s'; offers %s",
+			  shell, line, *w, shown);
+	if (exact)
+		cr_expect(got->n == count, "%s: '%s<TAB>' offers %s; want only %zu",
+			  shell, line, shown, count);
+	free(shown);
+}
+
 /* ------------------------------------------------------------------ */
 /* bash                                                                 */
 
@@ -631,21 +651,11 @@ static void bash_expect(const char *line, const char *const *want, int exact)
 
 	for (i = 0; i < n; i++) {
 		struct list got = { NULL, 0 };
-		const char *const *w;
-		size_t count = 0;
-		char *shown;
+		char *shell = fmt("bash (%s)", loaders[i].name);
 
 		bash_complete(&loaders[i], line, &got, NULL);
-		shown = list_show(&got);
-		for (w = want; *w; w++, count++)
-			cr_expect(list_has(&got, *w),
-				  "bash (%s): '%s<TAB>' does not offer '%s'; offers %s",
-				  loaders[i].name, line, *w, shown);
-		if (exact)
-			cr_expect(got.n == count,
-				  "bash (%s): '%s<TAB>' offers %s; want only %zu",
-				  loaders[i].name, line, shown, count);
-		free(shown);
+		expect_offers(shell, line, &got, want, exact);
+		free(shell);
 		list_free(&got);
 	}
 }
@@ -833,19 +843,9 @@ static void zsh_complete(const char *line, struct list *got, struct list *desc)
 static void zsh_expect(const char *line, const char *const *want, int exact)
 {
 	struct list got = { NULL, 0 };
-	const char *const *w;
-	size_t count = 0;
-	char *shown;
 
 	zsh_complete(line, &got, NULL);
-	shown = list_show(&got);
-	for (w = want; *w; w++, count++)
-		cr_expect(list_has(&got, *w), "zsh: '%s<TAB>' does not offer '%s'; offers %s",
-			  line, *w, shown);
-	if (exact)
-		cr_expect(got.n == count, "zsh: '%s<TAB>' offers %s; want only %zu",
-			  line, shown, count);
-	free(shown);
+	expect_offers("zsh", line, &got, want, exact);
 	list_free(&got);
 }
 
@@ -959,19 +959,9 @@ static void fish_complete(const char *line, struct list *got)
 static void fish_expect(const char *line, const char *const *want, int exact)
 {
 	struct list got = { NULL, 0 };
-	const char *const *w;
-	size_t count = 0;
-	char *shown;
 
 	fish_complete(line, &got);
-	shown = list_show(&got);
-	for (w = want; *w; w++, count++)
-		cr_expect(list_has(&got, *w), "fish: '%s<TAB>' does not offer '%s'; offers %s",
-			  line, *w, shown);
-	if (exact)
-		cr_expect(got.n == count, "fish: '%s<TAB>' offers %s; want only %zu",
-			  line, shown, count);
-	free(shown);
+	expect_offers("fish", line, &got, want, exact);
 	list_free(&got);
 }
 
