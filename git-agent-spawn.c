@@ -37,8 +37,6 @@ static const char usage_text[] =
 	"    --keep-failed         keep the worktree when a setup command fails\n"
 	"    --json                print one JSON object\n";
 
-/* How long lock contention with other git processes is retried. */
-#define LOCK_RETRY_MS 10000
 #define DIRTY_PATHS_SHOWN 10
 
 struct spawn_options {
@@ -63,21 +61,6 @@ struct spawn {
 	git_oid base_oid;
 	struct strlist env;	/* the task environment, "NAME=value" */
 };
-
-static volatile sig_atomic_t interrupted;
-
-static void on_signal(int sig)
-{
-	interrupted = sig;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !interrupted)
-		;
-}
 
 static void parse_options(struct spawn_options *o, int argc, char **argv)
 {
@@ -276,40 +259,6 @@ static void resolve_base(struct spawn *sp, const struct spawn_options *o)
 	git_object_free(obj);
 }
 
-/*
- * Waits before another try at something another git process held locked:
- * 50 ms, doubling up to 1 s. Returns 0 when the time is up or we were
- * interrupted, and the caller should give up.
- */
-static int lock_backoff(long *waited)
-{
-	long delay = 50;
-
-	if (*waited >= LOCK_RETRY_MS || interrupted)
-		return 0;
-	while (delay <= *waited)	/* 50, 100, 200, ...: each as long as all before */
-		delay *= 2;
-	if (delay > 1000)
-		delay = 1000;
-	sleep_ms(delay);
-	*waited += delay;
-	return 1;
-}
-
-static int git_with_retry(struct child *c, const char **argv, const char *what)
-{
-	long waited = 0;
-	int ret;
-
-	do {
-		sb_reset(&c->err);
-		ret = run_git(c, argv);
-		if (ret < 0)
-			die_errno("cannot run git to %s", what);
-	} while (ret && is_contention(c->err.buf) && lock_backoff(&waited));
-	return ret;
-}
-
 static void fetch_remote(struct spawn *sp)
 {
 	const char *argv[] = { "fetch", "--quiet", sp->repo.config.remote, NULL };
@@ -396,23 +345,10 @@ static void fill_task(struct spawn *sp, const char *slug, const char *prefix,
 	t->port = task_port(slug);
 }
 
-static int write_record_fd(int fd, const struct task *t)
-{
-	struct strbuf text = STRBUF_INIT;
-	int ret = 0;
-
-	task_format(&text, t);
-	if (pwrite(fd, text.buf, text.len, 0) != (ssize_t)text.len ||
-	    ftruncate(fd, text.len) < 0)
-		ret = -1;
-	sb_release(&text);
-	return ret;
-}
-
 static void update_record(struct spawn *sp, enum task_status status)
 {
 	sp->task.status = status;
-	if (write_record_fd(sp->record_fd, &sp->task) < 0)
+	if (task_write_fd(sp->record_fd, &sp->task) < 0)
 		die_errno("cannot write the task record '%s'", sp->record);
 }
 
@@ -428,7 +364,7 @@ static int create_record(struct spawn *sp, const char *path)
 	if (mkdir_p(sp->repo.record_dir, 0777) < 0)
 		die_errno("cannot create '%s'", sp->repo.record_dir);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0 || write_record_fd(fd, &sp->task) < 0)
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0)
 		die_errno("cannot write the task record '%s'", tmp);
 	ret = link(tmp, path);
 	if (ret < 0 && errno != EEXIST)
@@ -442,66 +378,6 @@ static int create_record(struct spawn *sp, const char *path)
 	sp->record_fd = fd;
 	sp->record = xstrdup(path);
 	return 0;
-}
-
-static int read_record(int fd, const char *path, struct task *t)
-{
-	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-	int ret;
-
-	if (lseek(fd, 0, SEEK_SET) < 0 || sb_read_fd(&text, fd) < 0)
-		die_errno("cannot read the task record '%s'", path);
-	ret = task_parse(t, text.buf ? text.buf : "", &err);
-	if (ret < 0 && text.len)
-		warning("task record '%s': %s", path, err.buf);
-	sb_release(&text);
-	sb_release(&err);
-	return ret;
-}
-
-static void remove_worktree(struct agent_repo *r, const char *path)
-{
-	const char *argv[] = { "worktree", "remove", "--force", "--force", path, NULL };
-	const char *prune[] = { "worktree", "prune", NULL };
-	struct child c = CHILD_INIT;
-	struct stat st;
-
-	c.dir = r->root;
-	c.clean_git_env = 1;
-	c.no_stdin = 1;
-	c.capture_err = 1;
-	if (!lstat(path, &st) && git_with_retry(&c, argv, "remove a worktree"))
-		warning("cannot remove the worktree '%s': %s", esc(path), c.err.buf);
-	child_release(&c);
-	c.quiet = 1;
-	c.capture_err = 0;
-	git_with_retry(&c, prune, "prune worktrees");
-	child_release(&c);
-}
-
-/* Deletes the branch only while it still points where the task began. */
-static void delete_branch(struct agent_repo *r, const char *branch, const char *base_sha)
-{
-	char *name = xstrfmt("refs/heads/%s", branch);
-	git_reference *ref = NULL;
-	git_oid expected;
-	long waited = 0;
-	int err;
-
-	if (git_reference_lookup(&ref, r->repo, name) < 0)
-		goto done;
-	if (git_oid_fromstr(&expected, base_sha) < 0 ||
-	    !git_reference_target(ref) || git_oid_cmp(git_reference_target(ref), &expected)) {
-		warning("keeping branch '%s': it has moved since the task began", esc(branch));
-		goto done;
-	}
-	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && lock_backoff(&waited))
-		;
-	if (err < 0)
-		warning("cannot delete branch '%s': %s", esc(branch), git_error_text());
-done:
-	git_reference_free(ref);
-	free(name);
 }
 
 static void remove_task_folder(const char *folder)
@@ -527,9 +403,9 @@ static void repair_interrupted(struct spawn *sp, struct task *stale, const char 
 	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
 		stale->slug ? stale->slug : record);
 	if (stale->worktree)
-		remove_worktree(&sp->repo, stale->worktree);
+		remove_worktree(&sp->repo, stale->worktree, 2);
 	if (stale->branch && stale->base_sha)
-		delete_branch(&sp->repo, stale->branch, stale->base_sha);
+		delete_branch_at(&sp->repo, stale->branch, stale->base_sha);
 	if (stale->folder)
 		remove_task_folder(stale->folder);
 	unlink(record);
@@ -549,7 +425,7 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 		return CLAIM_TAKEN;	/* another spawn is creating it now */
 	if (stat(path, &b) < 0 || fstat(fd, &a) < 0 || a.st_ino != b.st_ino)
 		return CLAIM_RETRY;	/* rolled back while we waited */
-	if (read_record(fd, path, &found) < 0 || found.status == TASK_CREATING) {
+	if (task_read_fd(fd, path, &found) < 0 || found.status == TASK_CREATING) {
 		repair_interrupted(sp, &found, path);
 		task_release(&found);
 		return CLAIM_RETRY;
@@ -630,35 +506,6 @@ static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 		die("no free task name for '%s'", base_slug);
 	free(base_slug);
 	free(parent);
-}
-
-static void add_env(struct strlist *env, const char *name, const char *value)
-{
-	char *kv = xstrfmt("%s=%s", name, value);
-
-	strlist_push(env, kv);
-	free(kv);
-}
-
-static void build_environment(struct spawn *sp)
-{
-	struct task *t = &sp->task;
-	char port[16];
-	char *packet = path_join(t->folder, "packet.md"), *report = path_join(t->folder, "report.md");
-
-	snprintf(port, sizeof(port), "%d", t->port);
-	add_env(&sp->env, "AGENT_TASK", t->slug);
-	add_env(&sp->env, "AGENT_TITLE", t->title);
-	add_env(&sp->env, "AGENT_BRANCH", t->branch);
-	add_env(&sp->env, "AGENT_BASE", t->base);
-	add_env(&sp->env, "AGENT_BASE_SHA", t->base_sha);
-	add_env(&sp->env, "AGENT_WORKTREE", t->worktree);
-	add_env(&sp->env, "AGENT_PACKET", packet);
-	add_env(&sp->env, "AGENT_REPORT", report);
-	add_env(&sp->env, "AGENT_TRACE", sp->repo.config.trace);
-	add_env(&sp->env, "AGENT_PORT", port);
-	free(packet);
-	free(report);
 }
 
 
@@ -1358,12 +1205,12 @@ static void undo_spawn(const char *reason)
 		return;
 	active_spawn = NULL;
 	if (sp->made_worktree)
-		remove_worktree(&sp->repo, sp->task.worktree);
+		remove_worktree(&sp->repo, sp->task.worktree, 2);
 	if (sp->made_branch)
-		delete_branch(&sp->repo, sp->task.branch, sp->task.base_sha);
+		delete_branch_at(&sp->repo, sp->task.branch, sp->task.base_sha);
 	if (sp->adopted) {
 		sp->task.status = TASK_PLANNED;
-		if (write_record_fd(sp->record_fd, &sp->task) < 0)
+		if (task_write_fd(sp->record_fd, &sp->task) < 0)
 			warning("cannot put the task record '%s' back", esc(sp->record));
 	} else {
 		if (sp->made_folder)
@@ -1383,14 +1230,9 @@ static void hold_for_rollback(struct spawn *sp)
 static void create_task(struct spawn *sp, const struct spawn_options *o)
 {
 	struct strbuf why = STRBUF_INIT;
-	struct sigaction sa;
 	json_t *e;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	catch_interrupts();
 
 	if (create_branch(sp, &why) < 0 || interrupted ||
 	    add_worktree(sp, !o->allow_dirty, &why) < 0 || interrupted)
@@ -1577,12 +1419,13 @@ int main(int argc, char **argv)
 	parse_options(&opts, argc, argv);
 	memset(&sp, 0, sizeof(sp));
 	sp.record_fd = -1;
+	sp.task.changes_round = -1;
 	agent_repo_open(&sp.repo);
 	sp.mode = opts.mode >= 0 ? opts.mode : (int)sp.repo.config.mode;
 	if (sp.mode == MODE_CREATE && (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch)))
 		fetch_remote(&sp);
 	prepare_task(&sp, &opts);
-	build_environment(&sp);
+	task_environment(&sp.repo, &sp.task, &sp.env);
 	write_task_folder(&sp);
 	if (!sp.adopted)
 		log_planned(&sp);

@@ -16,6 +16,7 @@ static const struct command {
 	const char *description;
 } commands[] = {
 	{ "spawn", "turn a task into a packet, a branch and an isolated worktree" },
+	{ "review", "record evidence of a task's work, and merge or abandon it" },
 };
 
 static void print_usage(FILE *out)

@@ -189,6 +189,18 @@ const char *git_error_text(void);
 /* Dies with libgit2's last error message appended. */
 NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
 
+/*
+ * `git worktree remove` (force times --force; 2 also removes a locked one),
+ * then `git worktree prune`. Returns 0, or -1 after a warning.
+ */
+int remove_worktree(const struct agent_repo *r, const char *path, int force);
+/*
+ * Deletes refs/heads/<branch> only while it points at expected (a full
+ * commit id), so work added since is never lost. Returns 0, 1 when the
+ * branch moved or is gone, or -1 after a warning.
+ */
+int delete_branch_at(const struct agent_repo *r, const char *branch, const char *expected);
+
 /* Parses GIT_CONFIG_PARAMETERS; returns -1 on a malformed string. */
 int parse_config_parameters(const char *env, struct config_param **out, size_t *nr);
 void free_config_params(struct config_param *params, size_t nr);
@@ -204,6 +216,8 @@ struct child {
 	int clean_git_env;		/* unset GIT_DIR and friends */
 	int no_stdin;			/* stdin from /dev/null */
 	const char *stdin_path;		/* or from this file */
+	const char *out_path;		/* stdout to this file (truncated) */
+	int err_to_out;			/* stderr where stdout goes */
 	int capture_out;		/* collect stdout into out */
 	int capture_err;		/* collect stderr into err */
 	int quiet;			/* stdout and stderr to /dev/null */
@@ -235,9 +249,26 @@ int start_git(struct child *c, const char **argv);
  */
 int is_contention(const char *message);
 
+/* How long lock contention with other git processes is retried. */
+#define LOCK_RETRY_MS 10000
+/* The signal that interrupted us (SIGINT, SIGTERM, SIGHUP), or 0. */
+extern volatile sig_atomic_t interrupted;
+/* From now on SIGINT, SIGTERM and SIGHUP only set interrupted. */
+void catch_interrupts(void);
+/* Sleeps, cut short by an interruption. */
+void sleep_ms(long ms);
+/*
+ * Waits before another try at something another git process held locked:
+ * 50 ms, doubling up to 1 s. Returns 0 when LOCK_RETRY_MS is up or we were
+ * interrupted, and the caller should give up.
+ */
+int lock_backoff(long *waited);
+/* run_git() retried while git fails because of contention; dies if git cannot run. */
+int git_with_retry(struct child *c, const char **argv, const char *what);
+
 /* task.c: task records (<common-dir>/agent/tasks/<slug>.ini) */
 
-enum task_status { TASK_PLANNED, TASK_CREATING, TASK_CREATED };
+enum task_status { TASK_PLANNED, TASK_CREATING, TASK_CREATED, TASK_MERGED, TASK_ABANDONED };
 
 struct task {
 	char *slug;
@@ -253,6 +284,7 @@ struct task {
 	int port;
 	enum task_status status;
 	struct strlist scope, steps, checks;
+	int changes_round;		/* round changes were requested after, or -1 */
 };
 
 /* Serialises a task as INI that inih reads back exactly. */
@@ -260,6 +292,12 @@ void task_format(struct strbuf *out, const struct task *t);
 /* Parses a record; returns 0, or -1 with a message in err. */
 int task_parse(struct task *t, const char *text, struct strbuf *err);
 void task_release(struct task *t);
+/* Rewrites the record open (and locked) on fd in place; -1 with errno set. */
+int task_write_fd(int fd, const struct task *t);
+/* Reads the record on fd from its start; warns and returns -1 when invalid. */
+int task_read_fd(int fd, const char *path, struct task *t);
+/* The task environment (AGENT_TASK, ...) as "NAME=value" entries. */
+void task_environment(const struct agent_repo *r, const struct task *t, struct strlist *env);
 const char *task_status_name(enum task_status status);
 char *task_record_path(const struct agent_repo *r, const char *slug);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "agent.h"
 
@@ -466,4 +467,59 @@ void agent_repo_close(struct agent_repo *r)
 	free(r->record_dir);
 	memset(r, 0, sizeof(*r));
 	git_libgit2_shutdown();
+}
+
+int remove_worktree(const struct agent_repo *r, const char *path, int force)
+{
+	const char *argv[] = { "worktree", "remove", NULL, NULL, NULL, NULL };
+	const char *prune[] = { "worktree", "prune", NULL };
+	struct child c = CHILD_INIT;
+	struct stat st;
+	int n = 2, ret = 0;
+
+	while (force-- > 0 && n < 4)
+		argv[n++] = "--force";
+	argv[n] = path;
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_err = 1;
+	if (!lstat(path, &st) && git_with_retry(&c, argv, "remove a worktree")) {
+		warning("cannot remove the worktree '%s': %s", esc(path), c.err.buf);
+		ret = -1;
+	}
+	child_release(&c);
+	c.quiet = 1;
+	c.capture_err = 0;
+	git_with_retry(&c, prune, "prune worktrees");
+	child_release(&c);
+	return ret;
+}
+
+int delete_branch_at(const struct agent_repo *r, const char *branch, const char *expected)
+{
+	char *name = xstrfmt("refs/heads/%s", branch);
+	git_reference *ref = NULL;
+	git_oid want;
+	long waited = 0;
+	int err, ret = 1;
+
+	if (git_reference_lookup(&ref, r->repo, name) < 0)
+		goto done;
+	if (git_oid_fromstr(&want, expected) < 0 ||
+	    !git_reference_target(ref) || git_oid_cmp(git_reference_target(ref), &want)) {
+		warning("keeping branch '%s': it has moved", esc(branch));
+		goto done;
+	}
+	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && lock_backoff(&waited))
+		;
+	ret = 0;
+	if (err < 0) {
+		warning("cannot delete branch '%s': %s", esc(branch), git_error_text());
+		ret = -1;
+	}
+done:
+	git_reference_free(ref);
+	free(name);
+	return ret;
 }

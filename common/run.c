@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
@@ -90,13 +91,18 @@ int start_child(struct child *c)
 		posix_spawn_file_actions_addopen(&actions, 0, c->stdin_path, O_RDONLY, 0);
 	else if (c->no_stdin)
 		posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-	if (c->capture_out)
+	if (c->out_path)
+		posix_spawn_file_actions_addopen(&actions, 1, c->out_path,
+						 O_WRONLY | O_CREAT | O_TRUNC, 0666);
+	else if (c->capture_out)
 		posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
 	else if (c->quiet)
 		posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
 	else if (c->stdout_to_stderr)
 		posix_spawn_file_actions_adddup2(&actions, 2, 1);
-	if (c->capture_err)
+	if (c->err_to_out)
+		posix_spawn_file_actions_adddup2(&actions, 1, 2);
+	else if (c->capture_err)
 		posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
 	else if (c->quiet)
 		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
@@ -222,4 +228,59 @@ int is_contention(const char *message)
 			   strstr(message, "could not lock") ||
 			   strstr(message, "Another git process seems to be running") ||
 			   (strstr(message, "failed to read") && strstr(message, "worktrees/")));
+}
+
+volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+	interrupted = sig;
+}
+
+void catch_interrupts(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR && !interrupted)
+		;
+}
+
+int lock_backoff(long *waited)
+{
+	long delay = 50;
+
+	if (*waited >= LOCK_RETRY_MS || interrupted)
+		return 0;
+	while (delay <= *waited)	/* 50, 100, 200, ...: each as long as all before */
+		delay *= 2;
+	if (delay > 1000)
+		delay = 1000;
+	sleep_ms(delay);
+	*waited += delay;
+	return 1;
+}
+
+int git_with_retry(struct child *c, const char **argv, const char *what)
+{
+	long waited = 0;
+	int ret;
+
+	do {
+		sb_reset(&c->err);
+		ret = run_git(c, argv);
+		if (ret < 0)
+			die_errno("cannot run git to %s", what);
+	} while (ret && is_contention(c->err.buf) && lock_backoff(&waited));
+	return ret;
 }

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -66,7 +67,10 @@ static void put_list(struct strbuf *out, const char *key, const struct strlist *
 		put_value(out, key, list->items[i]);
 }
 
-static const char *status_names[] = { "planned", "creating", "created" };
+static const char *status_names[] = {
+	"planned", "creating", "created", "merged", "abandoned"
+};
+#define STATUS_NR (sizeof(status_names) / sizeof(*status_names))
 
 const char *task_status_name(enum task_status status)
 {
@@ -75,7 +79,7 @@ const char *task_status_name(enum task_status status)
 
 void task_format(struct strbuf *out, const struct task *t)
 {
-	sb_adds(out, "; git-agent task record: written by git agent spawn\n[task]\n");
+	sb_adds(out, "; git-agent task record: written by git agent spawn and review\n[task]\n");
 	put_value(out, "slug", t->slug);
 	put_value(out, "status", task_status_name(t->status));
 	put_value(out, "title", t->title);
@@ -92,6 +96,8 @@ void task_format(struct strbuf *out, const struct task *t)
 	put_list(out, "scope", &t->scope);
 	put_list(out, "step", &t->steps);
 	put_list(out, "check", &t->checks);
+	if (t->changes_round >= 0)
+		sb_addf(out, "changes-round = %d\n", t->changes_round);
 }
 
 static void decode_value(struct strbuf *out, const char *v)
@@ -185,12 +191,15 @@ static int handle_line(void *user, const char *section, const char *name,
 	} else if (!strcmp(name, "status")) {
 		size_t i;
 
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < STATUS_NR; i++)
 			if (!strcmp(decoded.buf ? decoded.buf : "", status_names[i]))
 				st->task->status = (enum task_status)i;
 		st->last = NULL;
 	} else if (!strcmp(name, "port")) {
 		st->task->port = atoi(decoded.buf ? decoded.buf : "0");
+		st->last = NULL;
+	} else if (!strcmp(name, "changes-round")) {
+		st->task->changes_round = atoi(decoded.buf ? decoded.buf : "0");
 		st->last = NULL;
 	} else if ((slot = field(st->task, name))) {
 		free(*slot);
@@ -213,6 +222,7 @@ int task_parse(struct task *t, const char *text, struct strbuf *err)
 
 	memset(t, 0, sizeof(*t));
 	t->status = TASK_CREATING;	/* a record without a status is half-made */
+	t->changes_round = -1;
 	ret = ini_parse_string(text, handle_line, &st);
 	if (ret && !err->len)
 		sb_addf(err, "line %d: not a task record line", ret);
@@ -249,6 +259,63 @@ void task_release(struct task *t)
 	strlist_clear(&t->steps);
 	strlist_clear(&t->checks);
 	memset(t, 0, sizeof(*t));
+	t->changes_round = -1;
+}
+
+int task_write_fd(int fd, const struct task *t)
+{
+	struct strbuf text = STRBUF_INIT;
+	int ret = 0;
+
+	task_format(&text, t);
+	if (pwrite(fd, text.buf, text.len, 0) != (ssize_t)text.len ||
+	    ftruncate(fd, text.len) < 0)
+		ret = -1;
+	sb_release(&text);
+	return ret;
+}
+
+int task_read_fd(int fd, const char *path, struct task *t)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	int ret;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 || sb_read_fd(&text, fd) < 0)
+		die_errno("cannot read the task record '%s'", esc(path));
+	ret = task_parse(t, text.buf ? text.buf : "", &err);
+	if (ret < 0 && text.len)
+		warning("task record '%s': %s", esc(path), err.buf);
+	sb_release(&text);
+	sb_release(&err);
+	return ret;
+}
+
+static void add_env(struct strlist *env, const char *name, const char *value)
+{
+	char *kv = xstrfmt("%s=%s", name, value);
+
+	strlist_push(env, kv);
+	free(kv);
+}
+
+void task_environment(const struct agent_repo *r, const struct task *t, struct strlist *env)
+{
+	char port[16];
+	char *packet = path_join(t->folder, "packet.md"), *report = path_join(t->folder, "report.md");
+
+	snprintf(port, sizeof(port), "%d", t->port);
+	add_env(env, "AGENT_TASK", t->slug);
+	add_env(env, "AGENT_TITLE", t->title);
+	add_env(env, "AGENT_BRANCH", t->branch);
+	add_env(env, "AGENT_BASE", t->base);
+	add_env(env, "AGENT_BASE_SHA", t->base_sha);
+	add_env(env, "AGENT_WORKTREE", t->worktree);
+	add_env(env, "AGENT_PACKET", packet);
+	add_env(env, "AGENT_REPORT", report);
+	add_env(env, "AGENT_TRACE", r->config.trace);
+	add_env(env, "AGENT_PORT", port);
+	free(packet);
+	free(report);
 }
 
 char *task_record_path(const struct agent_repo *r, const char *slug)

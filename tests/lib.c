@@ -539,19 +539,38 @@ const char *json_str(json_t *object, const char *key)
 	return s;
 }
 
-json_t *spawn_json(const char *dir, const char *args_fmt, ...)
+/* Runs `git agent <command> --json <args>` in dir, asserts status, parses stdout. */
+static json_t *agent_json(const char *dir, const char *command, int status, const char *args)
 {
 	struct result r;
+
+	run_script(&r, script_in(dir, strf("git agent %s --json %s", command, args)));
+	cr_assert_eq(r.status, status, "git agent %s --json %s: exit %d, expected %d\n"
+		     "--- stdout:\n%s--- stderr:\n%s", command, visible(args), r.status, status,
+		     visible(r.out), visible(r.err));
+	return json_parse(r.out);
+}
+
+json_t *spawn_json(const char *dir, const char *args_fmt, ...)
+{
 	va_list ap;
 	char *args;
 
 	va_start(ap, args_fmt);
 	args = vstrf(args_fmt, ap);
 	va_end(ap);
-	run_script(&r, script_in(dir, strf("git agent spawn --json %s", args)));
-	cr_assert_eq(r.status, 0, "git agent spawn --json %s: exit %d\n--- stdout:\n%s--- stderr:\n%s",
-		     visible(args), r.status, visible(r.out), visible(r.err));
-	return json_parse(r.out);
+	return agent_json(dir, "spawn", 0, args);
+}
+
+json_t *review_json(const char *dir, int status, const char *args_fmt, ...)
+{
+	va_list ap;
+	char *args;
+
+	va_start(ap, args_fmt);
+	args = vstrf(args_fmt, ap);
+	va_end(ap);
+	return agent_json(dir, "review", status, args);
 }
 
 /* Asserts that line n of a trace is a whole event and returns it. */

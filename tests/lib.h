@@ -105,6 +105,8 @@ json_t *json_parse(const char *text);
 const char *json_str(json_t *object, const char *key);
 /* Runs `git agent spawn --json <args>` in dir, asserts exit 0, parses stdout. */
 json_t *spawn_json(const char *dir, const char *args_fmt, ...) PRINTF_LIKE(2, 3);
+/* Runs `git agent review --json <args>` in dir, asserts the exit status, parses stdout. */
+json_t *review_json(const char *dir, int status, const char *args_fmt, ...) PRINTF_LIKE(3, 4);
 /*
  * Every event of a trace file as an array, asserting that each line is one
  * whole JSON object with v, ts, event and task. A missing file is empty.
