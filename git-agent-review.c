@@ -311,7 +311,6 @@ static void check_task_state(struct review *rv, enum action action)
 	struct task *t = &rv->task;
 	struct stat st;
 	char *ref;
-	git_reference *r = NULL;
 
 	switch (t->status) {
 	case TASK_PLANNED:
@@ -336,7 +335,6 @@ static void check_task_state(struct review *rv, enum action action)
 			    esc(t->branch), t->slug);
 		memset(&rv->head, 0, sizeof(rv->head));
 	}
-	git_reference_free(r);
 	free(ref);
 	rv->worktree_missing = lstat(t->worktree, &st) < 0;
 }
@@ -779,6 +777,8 @@ static void compute_diff(struct review *rv, struct evidence_round *er, long stat
 		struct strbuf name = STRBUF_INIT;
 		size_t add = 0, del = 0;
 
+		if (interrupted)
+			die("interrupted by signal %d", (int)interrupted);
 		if (git_patch_from_diff(&patch, diff, i) < 0 || git_patch_to_buf(&text, patch) < 0)
 			die_git("cannot make the patch of '%s'", esc(rv->task.branch));
 		if (write_all(fd, text.ptr, text.size) < 0)
@@ -1285,7 +1285,7 @@ static void log_round(struct review *rv, const struct evidence_round *er, json_t
 }
 
 /* Prints text line by line with every control character escaped. */
-static void print_escaped_lines(const char *indent, const char *text)
+static void print_escaped_lines(FILE *out, const char *indent, const char *text)
 {
 	struct strbuf sb = STRBUF_INIT;
 
@@ -1295,7 +1295,7 @@ static void print_escaped_lines(const char *indent, const char *text)
 
 		for (; *line; line = *eol ? eol + 1 : eol) {
 			eol = strchrnul(line, '\n');
-			printf("%s%.*s\n", indent, (int)(eol - line), line);
+			fprintf(out, "%s%.*s\n", indent, (int)(eol - line), line);
 		}
 	}
 	sb_release(&sb);
@@ -1318,7 +1318,7 @@ static void print_round(struct review *rv, const struct evidence_round *er, json
 		printf("base '%s' has not moved since the task began\n", esc(t->base));
 	putchar('\n');
 	if (er->stat.len)
-		print_escaped_lines("", er->stat.buf);
+		print_escaped_lines(stdout, "", er->stat.buf);
 	else
 		printf("no changes against the merge base\n");
 	putchar('\n');
@@ -1326,7 +1326,7 @@ static void print_round(struct review *rv, const struct evidence_round *er, json
 		printf("the task worktree is missing: %s\n", esc(t->worktree));
 	} else if (er->status.len) {
 		printf("uncommitted changes in the worktree (not part of the patch):\n");
-		print_escaped_lines("", er->status.buf);
+		print_escaped_lines(stdout, "", er->status.buf);
 	} else {
 		printf("worktree clean\n");
 	}
@@ -2035,8 +2035,7 @@ static int abandon_task(struct review *rv, const struct review_options *o)
 		if (status.len) {
 			error("cannot abandon task '%s': its worktree '%s' has uncommitted changes "
 			      "(--force throws them away):", rv->task.slug, esc(rv->task.worktree));
-			fputs(esc(status.buf), stderr);
-			fputc('\n', stderr);
+			print_escaped_lines(stderr, "  ", status.buf);
 			sb_release(&status);
 			return EXIT_GATE;
 		}
