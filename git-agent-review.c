@@ -24,9 +24,9 @@
 
 static const char usage_text[] =
 	"usage: git agent review [<task>] [--check <cmd>]... [--stat-width <n>] [--json]\n"
-	"   or: git agent review [<task>] --merge [--style <style>] [--keep] [--allow-out-of-scope]\n"
-	"   or: git agent review [<task>] --request-changes[=<text>]\n"
-	"   or: git agent review [<task>] --abandon [--force] [--keep-branch]\n"
+	"   or: git agent review [<task>] --merge [--style <style>] [--keep] [--allow-out-of-scope] [--json]\n"
+	"   or: git agent review [<task>] --request-changes[=<text>] [--json]\n"
+	"   or: git agent review [<task>] --abandon [--force] [--keep-branch] [--json]\n"
 	"\n"
 	"    --check <cmd>         run <cmd> as a check of this round (repeatable)\n"
 	"    --stat-width <n>      width of the diff stat (default 80)\n"
@@ -279,12 +279,9 @@ static char *find_slug(struct agent_repo *r, const char *name)
 	}
 	if (!slug)
 		slug = scan_records(r, !strncmp(name, "refs/heads/", 11) ? name + 11 : name, NULL);
-	if (!slug) {
-		error("task '%s' not found", esc(name));
-		fprintf(stderr, "hint: name a task by its slug or its branch; tasks are made by "
-			"'git agent spawn'\n");
-		exit(EXIT_FATAL);
-	}
+	if (!slug)
+		die("task '%s' not found: name a task by its slug or its branch "
+		    "(tasks are made by 'git agent spawn')", esc(name));
 	return slug;
 }
 

@@ -1,10 +1,11 @@
-# bash completion for git-agent(1) and git-agent-spawn(1)                -*- sh -*-
+# bash completion for git-agent(1), git-agent-spawn(1), git-agent-review(1) -*- sh -*-
 #
 # This file is an extension of git's own bash completion: it defines
 # _git_agent, which git's completion calls for `git agent ...`, and
-# _git_agent_spawn for `git agent-spawn ...`.  It uses git's helper
-# functions (__gitcomp, __git_complete_refs, ...), so git's completion must be
-# loaded; git's completion loads this file itself when it is installed as
+# _git_agent_spawn and _git_agent_review for `git agent-spawn ...` and
+# `git agent-review ...`.  It uses git's helper functions (__gitcomp,
+# __git_complete_refs, ...), so git's completion must be loaded; git's
+# completion loads this file itself when it is installed as
 # <completionsdir>/git-agent (bash-completion's lazy loader), or source it
 # after git's completion script (git-completion.bash).
 #
@@ -20,6 +21,14 @@ __git_agent_spawn_options="
 	--create --dry-run --base= --fetch --no-fetch --agent= --name= --out=
 	--message= --file= --scope= --step= --check= --allow-dirty --keep-failed
 	--json --help
+"
+
+# The options of `git agent review`, of every mode; --request-changes takes
+# its text only as --request-changes=<text>, so it is listed without `=` (as
+# git lists options whose argument is optional).
+__git_agent_review_options="
+	--check= --stat-width= --json --merge --style= --keep --allow-out-of-scope
+	--request-changes --abandon --force --keep-branch --help
 "
 
 # Offer nothing at all: no candidates and no fall-back to file names (git
@@ -96,10 +105,86 @@ _git_agent_spawn ()
 	esac
 }
 
+# Complete the names of the tasks: the task records
+# <git-common-dir>/agent/tasks/<slug>.ini.
+# 1: the (partial) name to complete.
+__git_agent_complete_tasks ()
+{
+	local dir record tasks=""
+
+	dir="$(__git rev-parse --path-format=absolute --git-common-dir)"
+	[ -n "$dir" ] || dir="$(__git rev-parse --git-common-dir)"
+	if [ -n "$dir" ]; then
+		for record in "$dir"/agent/tasks/*.ini; do
+			[ -f "$record" ] || continue
+			record="${record##*/}"
+			tasks+="${record%.ini}"$'\n'
+		done
+	fi
+	if [ -z "$tasks" ]; then
+		__git_agent_complete_nothing
+		return
+	fi
+	__gitcomp_nl "$tasks" "" "$1"
+}
+
+# usage: git agent review [<task>] [<options>]
+# 1: the index in words of `review` (default: of `agent-review`, the command).
+_git_agent_review ()
+{
+	local i=$((${1:-${__git_cmd_idx:-1}} + 1)) word
+
+	case "$prev" in
+	--style)
+		__gitcomp "merge ff squash"
+		return
+		;;
+	--check|--stat-width)
+		__git_agent_complete_nothing
+		return
+		;;
+	esac
+
+	case "$cur" in
+	--style=*)
+		__gitcomp "merge ff squash" "" "${cur#*=}"
+		;;
+	--check=*|--stat-width=*|--request-changes=*)
+		__git_agent_complete_nothing
+		;;
+	--*)
+		__gitcomp "$__git_agent_review_options"
+		;;
+	-*)
+		__gitcomp "-h $__git_agent_review_options"
+		;;
+	*)
+		# The first word that is neither an option nor an option's
+		# argument is the task; there is nothing after it.
+		while [ "$i" -lt "$cword" ]; do
+			word="${words[i]}"
+			case "$word" in
+			--check|--stat-width|--style)
+				i=$((i + 1))
+				;;
+			-*)
+				;;
+			*)
+				__git_agent_complete_nothing
+				return
+				;;
+			esac
+			i=$((i + 1))
+		done
+		__git_agent_complete_tasks "$cur"
+		;;
+	esac
+}
+
 # usage: git agent <command> [<args>]
 _git_agent ()
 {
-	local subcommands="spawn help"
+	local subcommands="spawn review help"
 	local subcommand subcommand_idx
 
 	subcommand="$(__git_find_on_cmdline --show-idx "$subcommands")"
@@ -120,10 +205,13 @@ _git_agent ()
 	spawn)
 		_git_agent_spawn
 		;;
+	review)
+		_git_agent_review "$subcommand_idx"
+		;;
 	help)
 		# git agent help [<command>]
 		if [ "$cword" -eq $((subcommand_idx + 1)) ]; then
-			__gitcomp "spawn"
+			__gitcomp "spawn review"
 		else
 			__git_agent_complete_nothing
 		fi

@@ -49,6 +49,46 @@ function __fish_git_agent_help_needs_topic
     and __fish_git_agent_using_command help
 end
 
+# True when the word being completed after `review` is its first argument
+# that is neither an option nor an option's value: the task.
+function __fish_git_agent_review_needs_task
+    __fish_git_agent_using_command review
+    or return 1
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l seen_command 0
+    set -l skip 0
+    for t in $tokens
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case --check --stat-width --style
+                set skip 1
+            case '-*'
+            case '*'
+                if test $seen_command -eq 0
+                    set seen_command 1
+                else
+                    return 1
+                end
+        end
+    end
+    test $skip -eq 0
+end
+
+# The tasks: the names of the task records <git-common-dir>/agent/tasks/*.ini.
+function __fish_git_agent_tasks
+    set -l dir (command git rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
+    or set dir (command git rev-parse --git-common-dir 2>/dev/null)
+    or return
+    for record in $dir/agent/tasks/*.ini
+        test -f $record
+        and string replace -r -- '^.*/(.*)\.ini$' '$1' $record
+    end
+end
+
 # Refs for --base: branches, tags and remote-tracking branches.
 function __fish_git_agent_refs
     command git for-each-ref --format='%(refname:short)%09Branch' refs/heads/ 2>/dev/null
@@ -65,12 +105,14 @@ complete -c git-agent -f
 
 # git agent
 complete -c git-agent -n __fish_git_agent_needs_command -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
+complete -c git-agent -n __fish_git_agent_needs_command -a review -d 'Record evidence of a task\'s work, and merge or abandon it'
 complete -c git-agent -n __fish_git_agent_needs_command -a help -d 'Show the manual of git agent or of a command'
 complete -c git-agent -n __fish_git_agent_needs_command -l version -d 'Show the version'
 complete -c git-agent -n __fish_git_agent_needs_command -s h -d 'Show usage and the list of commands'
 
 # git agent help <command>
 complete -c git-agent -n __fish_git_agent_help_needs_topic -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
+complete -c git-agent -n __fish_git_agent_help_needs_topic -a review -d 'Record evidence of a task\'s work, and merge or abandon it'
 
 # git agent spawn [<options>] <title>...
 set -l spawn '__fish_git_agent_using_command spawn'
@@ -92,3 +134,20 @@ complete -c git-agent -n $spawn -l keep-failed -d 'Keep the worktree when an age
 complete -c git-agent -n $spawn -l json -d 'Print one JSON object instead of the human summary'
 complete -c git-agent -n $spawn -s h -d 'Show usage'
 complete -c git-agent -n $spawn -l help -d 'Show the manual page'
+
+# git agent review [<task>] [<options>]
+set -l review '__fish_git_agent_using_command review'
+complete -c git-agent -n __fish_git_agent_review_needs_task -a '(__fish_git_agent_tasks)' -d Task
+complete -c git-agent -n $review -l check -x -d 'Run a command as a check of this round (repeatable)'
+complete -c git-agent -n $review -l stat-width -x -d 'Width of the diff stat (default 80)'
+complete -c git-agent -n $review -l json -d 'Print one JSON object instead of the human summary'
+complete -c git-agent -n $review -l merge -d 'Merge the reviewed head into the base, when the merge gate holds'
+complete -c git-agent -n $review -l style -x -a 'merge ff squash' -d 'How to merge (default: agent.mergeStyle, else merge)'
+complete -c git-agent -n $review -l keep -d 'Keep the worktree and branch after the merge'
+complete -c git-agent -n $review -l allow-out-of-scope -d 'Merge even when paths are out of the task\'s scope'
+complete -c git-agent -n $review -l request-changes -f -d 'Record the changes needed and add them to the packet'
+complete -c git-agent -n $review -l abandon -d 'Remove the task\'s worktree and delete its branch'
+complete -c git-agent -n $review -l force -d 'Abandon even when the worktree has uncommitted changes'
+complete -c git-agent -n $review -l keep-branch -d 'Keep the branch when abandoning'
+complete -c git-agent -n $review -s h -d 'Show usage'
+complete -c git-agent -n $review -l help -d 'Show the manual page'

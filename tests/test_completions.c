@@ -330,7 +330,7 @@ static struct fixture {
 	char *build;     /* $GIT_AGENT_BUILD_DIR */
 	char *root;      /* temporary directory holding all below */
 	char *home;
-	char *bin;       /* git-agent, git-agent-spawn; first on PATH */
+	char *bin;       /* git-agent, git-agent-spawn, git-agent-review; first on PATH */
 	char *data;      /* XDG_DATA_HOME: bash-completion looks here */
 	char *zshdir;    /* an fpath directory with _git-agent */
 	char *fishdir;   /* a completions directory with git-agent.fish */
@@ -446,6 +446,7 @@ static void setup(const char *shell)
 	/* As `make install` lays them out. */
 	install_program("git-agent");
 	install_program("git-agent-spawn");
+	install_program("git-agent-review");
 	p = fmt("%s/bash-completion/completions/git-agent", fx.data);
 	install_completion("git-agent.bash", p);
 	free(p);
@@ -483,6 +484,35 @@ static void setup(const char *shell)
 	free(p);
 	p = fmt("%s/notes.txt", fx.repo);
 	write_file(p, "notes\n", 0644);
+	free(p);
+}
+
+/*
+ * The task records of two tasks, <git-common-dir>/agent/tasks/<slug>.ini (a
+ * file is enough for completion), beside what is not a record: a task folder
+ * and the trace.
+ */
+static const char *const tasks[] = { "billing-export", "fix-login", NULL };
+
+static void make_task_records(void)
+{
+	const char *const dirs[] = { "agent", "agent/tasks", "agent/tasks/billing-export", NULL };
+	const char *const *d;
+	const char *const *t;
+	char *p;
+
+	for (d = dirs; *d; d++) {
+		p = fmt("%s/.git/%s", fx.repo, *d);
+		make_dir(p);
+		free(p);
+	}
+	for (t = tasks; *t; t++) {
+		p = fmt("%s/.git/agent/tasks/%s.ini", fx.repo, *t);
+		write_file(p, "[task]\n", 0644);
+		free(p);
+	}
+	p = fmt("%s/.git/agent/trace.jsonl", fx.repo);
+	write_file(p, "", 0644);
 	free(p);
 }
 
@@ -721,14 +751,16 @@ TestSuite(bash, .fini = teardown, .timeout = 300);
 
 Test(bash, commands)
 {
-	const char *const cmds[] = { "spawn", "help", NULL };
+	const char *const cmds[] = { "spawn", "review", "help", NULL };
 	const char *const spawn[] = { "spawn", NULL };
+	const char *const review[] = { "review", NULL };
 	const char *const options[] = { "--version", "-h", NULL };
 	const char *const agent[] = { "agent", NULL };
 
 	setup("bash");
 	bash_expect("git agent ", cmds, 1);
 	bash_expect("git agent sp", spawn, 1);
+	bash_expect("git agent rev", review, 1);
 	bash_expect("git agent -", options, 1);
 	/* git itself lists git-agent, found on PATH */
 	bash_expect("git ag", agent, 0);
@@ -794,12 +826,73 @@ Test(bash, file_names)
 
 Test(bash, help)
 {
+	const char *const topics[] = { "spawn", "review", NULL };
 	const char *const spawn[] = { "spawn", NULL };
+	const char *const review[] = { "review", NULL };
 
 	setup("bash");
-	bash_expect("git agent help ", spawn, 1);
+	bash_expect("git agent help ", topics, 1);
 	bash_expect("git agent help s", spawn, 1);
+	bash_expect("git agent help r", review, 1);
 	bash_expect_nothing("git agent help spawn ");
+	bash_expect_nothing("git agent help review ");
+}
+
+Test(bash, review_options)
+{
+	/* Options taking an argument end in `=`; --request-changes takes its
+	 * text only after `=`, optionally, so it is listed without one. */
+	const char *const all[] = {
+		"--check=", "--stat-width=", "--json", "--merge", "--style=",
+		"--keep", "--allow-out-of-scope", "--request-changes",
+		"--abandon", "--force", "--keep-branch", "--help", NULL
+	};
+	const char *const st[] = { "--stat-width=", "--style=", NULL };
+	const char *const dashed[] = { "-h", "--merge", "--abandon", NULL };
+
+	setup("bash");
+	bash_expect("git agent review --", all, 1);
+	bash_expect("git agent review --st", st, 1);
+	bash_expect("git agent review -", dashed, 0);
+	bash_expect("git agent review --merge --", all, 1);
+	bash_expect("git agent review billing-export --", all, 1);
+}
+
+Test(bash, review_styles)
+{
+	const char *const styles[] = { "merge", "ff", "squash", NULL };
+	const char *const squash[] = { "squash", NULL };
+
+	setup("bash");
+	bash_expect("git agent review --merge --style=", styles, 1);
+	bash_expect("git agent review --merge --style ", styles, 1);
+	bash_expect("git agent review --merge --style=s", squash, 1);
+}
+
+Test(bash, review_task_names)
+{
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("bash");
+	make_task_records();
+	bash_expect("git agent review ", tasks, 1);
+	bash_expect("git agent review f", fix, 1);
+	bash_expect("git agent review --merge ", tasks, 1);
+	bash_expect("git agent review --check make ", tasks, 1);
+	bash_expect("git agent review --style=ff --merge ", tasks, 1);
+	/* One task only; nothing after it. */
+	bash_expect_nothing("git agent review billing-export ");
+}
+
+Test(bash, review_no_candidates)
+{
+	setup("bash");
+	make_task_records();
+	bash_expect_nothing("git agent review --check ");
+	bash_expect_nothing("git agent review --check=");
+	bash_expect_nothing("git agent review --stat-width ");
+	bash_expect_nothing("git agent review --stat-width=");
+	bash_expect_nothing("git agent review --request-changes=");
 }
 
 /* ------------------------------------------------------------------ */
@@ -859,11 +952,14 @@ Test(zsh, commands)
 	size_t i;
 	char *shown;
 
+	const char *const review[] = { "review", NULL };
+
 	setup("zsh");
 	zsh_complete("git agent ", &got, &desc);
 	shown = list_show(&got);
-	cr_expect(got.n == 2 && list_has(&got, "spawn") && list_has(&got, "help"),
-		  "zsh: 'git agent <TAB>' offers %s; want spawn and help", shown);
+	cr_expect(got.n == 3 && list_has(&got, "spawn") && list_has(&got, "review") &&
+		  list_has(&got, "help"),
+		  "zsh: 'git agent <TAB>' offers %s; want spawn, review and help", shown);
 	free(shown);
 	for (i = 0; i < got.n; i++)
 		cr_expect(strstr(desc.v[i], " -- ") != NULL,
@@ -874,6 +970,7 @@ Test(zsh, commands)
 	/* _git lists the third-party command, thanks to _git-agent */
 	zsh_expect("git ag", agent, 0);
 	zsh_expect("git agent -", options, 1);
+	zsh_expect("git agent rev", review, 1);
 }
 
 Test(zsh, spawn_options)
@@ -919,7 +1016,7 @@ Test(zsh, arguments)
 	const char *const none[] = { NULL };
 	const char *const outdir[] = { "outdir", NULL };
 	const char *const notes[] = { "notes.txt", NULL };
-	const char *const spawn[] = { "spawn", NULL };
+	const char *const topics[] = { "spawn", "review", NULL };
 
 	setup("zsh");
 	zsh_expect("git agent spawn --agent ", none, 1);
@@ -930,7 +1027,58 @@ Test(zsh, arguments)
 	zsh_expect("git agent spawn --out ", outdir, 1);
 	zsh_expect("git agent spawn -F ", notes, 0);
 	zsh_expect("git agent spawn --scope ", notes, 0);
-	zsh_expect("git agent help ", spawn, 1);
+	zsh_expect("git agent help ", topics, 1);
+}
+
+Test(zsh, review_options)
+{
+	const char *const all[] = {
+		"--check", "--stat-width", "--json", "--merge", "--style",
+		"--keep", "--allow-out-of-scope", "--request-changes",
+		"--abandon", "--force", "--keep-branch", "--help", NULL
+	};
+	const char *const json[] = { "--json", NULL };
+	struct list got = { NULL, 0 }, desc = { NULL, 0 };
+	size_t i;
+
+	setup("zsh");
+	zsh_expect("git agent review --", all, 1);
+	zsh_expect("git agent review --js", json, 1);
+	/* The executables themselves. */
+	zsh_expect("git-agent review --js", json, 1);
+	zsh_expect("git-agent-review --js", json, 1);
+
+	zsh_complete("git agent review --", &got, &desc);
+	for (i = 0; i < got.n; i++)
+		cr_expect(strstr(desc.v[i], " -- ") != NULL,
+			  "zsh: '%s' has no description: '%s'", got.v[i], desc.v[i]);
+	list_free(&got);
+	list_free(&desc);
+}
+
+Test(zsh, review_styles)
+{
+	const char *const styles[] = { "merge", "ff", "squash", NULL };
+
+	setup("zsh");
+	zsh_expect("git agent review --merge --style=", styles, 1);
+	zsh_expect("git agent review --merge --style ", styles, 1);
+}
+
+Test(zsh, review_task_names)
+{
+	const char *const none[] = { NULL };
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("zsh");
+	make_task_records();
+	zsh_expect("git agent review ", tasks, 1);
+	zsh_expect("git agent review f", fix, 1);
+	zsh_expect("git agent review --merge ", tasks, 1);
+	zsh_expect("git agent review --check make ", tasks, 1);
+	zsh_expect("git-agent-review ", tasks, 1);
+	zsh_expect("git agent review --check ", none, 1);
+	zsh_expect("git agent review --stat-width ", none, 1);
 }
 
 /* ------------------------------------------------------------------ */
@@ -969,14 +1117,16 @@ TestSuite(fish, .fini = teardown, .timeout = 300);
 
 Test(fish, commands)
 {
-	const char *const cmds[] = { "spawn", "help", NULL };
-	const char *const spawn[] = { "spawn", NULL };
+	const char *const cmds[] = { "spawn", "review", "help", NULL };
+	const char *const topics[] = { "spawn", "review", NULL };
+	const char *const review[] = { "review", NULL };
 
 	setup("fish");
 	fish_expect("git agent ", cmds, 1);
 	fish_expect("git-agent ", cmds, 1);
-	fish_expect("git agent help ", spawn, 1);
-	fish_expect("git-agent help ", spawn, 1);
+	fish_expect("git agent rev", review, 1);
+	fish_expect("git agent help ", topics, 1);
+	fish_expect("git-agent help ", topics, 1);
 }
 
 Test(fish, spawn_options)
@@ -1026,4 +1176,48 @@ Test(fish, arguments)
 	fish_expect("git agent spawn --out ", outdir, 1);
 	fish_expect("git agent spawn -F ", notes, 0);
 	fish_expect("git agent spawn --scope ", notes, 0);
+}
+
+Test(fish, review_options)
+{
+	const char *const all[] = {
+		"--check", "--stat-width", "--json", "--merge", "--style",
+		"--keep", "--allow-out-of-scope", "--request-changes",
+		"--abandon", "--force", "--keep-branch", "--help", NULL
+	};
+	const char *const json[] = { "--json", NULL };
+
+	setup("fish");
+	fish_expect("git agent review --", all, 1);
+	fish_expect("git-agent review --", all, 1);
+	fish_expect("git agent review --js", json, 1);
+}
+
+Test(fish, review_styles)
+{
+	const char *const styles[] = { "merge", "ff", "squash", NULL };
+	const char *const with_eq[] = {
+		"--style=merge", "--style=ff", "--style=squash", NULL
+	};
+
+	setup("fish");
+	fish_expect("git agent review --merge --style ", styles, 1);
+	fish_expect("git agent review --merge --style=", with_eq, 1);
+}
+
+Test(fish, review_task_names)
+{
+	const char *const none[] = { NULL };
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("fish");
+	make_task_records();
+	fish_expect("git agent review ", tasks, 1);
+	fish_expect("git-agent review ", tasks, 1);
+	fish_expect("git agent review f", fix, 1);
+	fish_expect("git agent review --merge ", tasks, 1);
+	fish_expect("git agent review --check make ", tasks, 1);
+	fish_expect("git agent review billing-export ", none, 1);
+	fish_expect("git agent review --check ", none, 1);
+	fish_expect("git agent review --stat-width ", none, 1);
 }
