@@ -89,6 +89,10 @@ lint-man: $(MANPAGES)
 bench: all
 	bench/spawn.sh
 
+# review against the git diff and status it replaces, on a generated 10,000-file repository.
+bench-review: all
+	bench/review.sh
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -125,4 +129,4 @@ clean:
 	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
 	rm -rf $(SANLOG)
 
-.PHONY: all check lint-man bench install uninstall deps clean FORCE
+.PHONY: all check lint-man bench bench-review install uninstall deps clean FORCE
