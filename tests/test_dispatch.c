@@ -42,8 +42,9 @@ Test(dispatch, dash_h_lists_commands_on_stdout_and_exits_129)
 	cr_assert_str_empty(r.err);
 	assert_contains(r.out, "usage: git agent");
 	assert_contains(r.out, "\n   spawn ");
-	/* Only this command: review and trace do not exist yet. */
-	assert_not_contains(r.out, "review ");
+	assert_contains(r.out, "\n   review ");
+	/* Only the commands that exist: trace does not yet. */
+	assert_not_contains(r.out, "trace ");
 	assert_not_contains(r.out, "--run");
 }
 
@@ -106,6 +107,19 @@ Test(dispatch, spawn_dash_h_prints_usage_on_stdout)
 	assert_status(&r, 129);
 	cr_assert_str_empty(r.err);
 	cr_assert(!strncmp(r.out, "usage: git agent spawn", 22), "stdout: %s", r.out);
+}
+
+Test(dispatch, review_dash_h_prints_usage_on_stdout)
+{
+	struct result r;
+
+	run(&r, NULL, "git agent review -h");
+	assert_status(&r, 129);
+	cr_assert_str_empty(r.err);
+	cr_assert(!strncmp(r.out, "usage: git agent review", 23), "stdout: %s", r.out);
+	run(&r, NULL, "git agent-review -h");
+	assert_status(&r, 129);
+	cr_assert(!strncmp(r.out, "usage: git agent review", 23), "stdout: %s", r.out);
 }
 
 Test(dispatch, dashed_git_agent_spawn_works)
@@ -172,6 +186,21 @@ Test(dispatch, spawn_dash_dash_help_shows_the_spawn_man_page)
 	assert_contains(r.out, "GIT-AGENT-SPAWN(1)");
 	/* --help only shows the page: nothing is planned. */
 	cr_assert(!path_exists(sandbox_path("repo/.git/agent/tasks")));
+}
+
+Test(dispatch, review_dash_dash_help_shows_the_review_man_page)
+{
+	struct result r;
+
+	use_built_man_pages();
+	make_repo("repo");
+	run(&r, sandbox_path("repo"), "git agent review --help");
+	assert_status(&r, 0);
+	assert_contains(r.out, "GIT-AGENT-REVIEW(1)");
+	assert_contains(r.out, "--request-changes");
+	run(&r, NULL, "git agent help review");
+	assert_status(&r, 0);
+	assert_contains(r.out, "GIT-AGENT-REVIEW(1)");
 }
 
 Test(dispatch, help_shows_the_git_agent_man_page)
