@@ -816,3 +816,26 @@ Test(review_evidence, trace_records_the_round_head_and_patch_sha256)
 	cr_assert_str_eq(json_str(recorded, "patch_sha256"),
 			 run_ok(NULL, "sha256sum %s | cut -c1-64", sh_quote(round_file(&t, 1, "diff.patch"))));
 }
+
+/*
+ * Attributes still decide what is binary (review remembers the directories
+ * libgit2 resolves while it diffs), in subdirectories, through a symlinked
+ * path to the repository, and for files in directories the base lacks.
+ */
+Test(review_evidence, gitattributes_decide_binary_files_as_git_does)
+{
+	struct task t = create_task(make_repo("repo"), "'Attributes'");
+	char *git, *link = sandbox_path("link");
+
+	run_ok(t.repo, "mkdir -p data && printf 'a\\nb\\n' > data/table.csv && "
+		       "printf '*.csv -diff\\n' > data/.gitattributes && git add -A && "
+		       "git commit -q -m 'data'");
+	commit_in_task(&t, "git merge -q --ff-only main && printf 'a\\nc\\n' > data/table.csv && "
+		       "mkdir -p fresh/deep && printf 'x\\n' > fresh/deep/new.csv && "
+		       "printf '*.csv -diff\\n' > fresh/.gitattributes", "Change data");
+	run_ok(NULL, "ln -s %s %s", sh_quote(t.repo), sh_quote(link));
+	git = git_oracle(t.repo, "attr-stat", "git diff --stat=80 main...agent/t");
+	run_ok(link, "git agent review t >/dev/null");
+	assert_same_bytes(round_file(&t, 1, "diffstat.txt"), git);
+	assert_contains(read_existing(round_file(&t, 1, "diffstat.txt")), "Bin");
+}
