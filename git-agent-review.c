@@ -173,16 +173,8 @@ static void parse_options(struct review_options *o, int argc, char **argv)
 		case OPT_FORCE: o->force = 1; belongs[5].set = 1; break;
 		case OPT_KEEP_BRANCH: o->keep_branch = 1; belongs[6].set = 1; break;
 		case OPT_HELP: show_man_page("review");
-		case 'h':
-			fputs(usage_text, stdout);
-			finish_stdout();
-			exit(EXIT_USAGE);
-		case ':':
-			error("option '%s' requires a value", esc(argv[optind - 1]));
-			usage_die(usage_text);
 		default:
-			error("unknown option '%s'", esc(argv[optind - 1]));
-			usage_die(usage_text);
+			usage_getopt(c, usage_text, argv[optind - 1]);
 		}
 	}
 	if (o->actions > 1) {
@@ -1401,24 +1393,24 @@ static void finish_status(struct review *rv, struct evidence_round *er, struct c
 	status_paths(er->status.buf ? er->status.buf : "", &er->uncommitted);
 }
 
+/* review.recorded: the summary's headline fields, and counts for its lists. */
 static void log_round(struct review *rv, const struct evidence_round *er, json_t *summary)
 {
+	static const char *copied[] = {
+		"round", "head", "base_moved", "files_changed", "insertions", "deletions"
+	};
 	json_t *e = trace_event("review.recorded", rv->task.slug);
 	size_t failed = 0, i;
 
+	for (i = 0; i < sizeof(copied) / sizeof(*copied); i++)
+		json_object_set(e, copied[i], json_object_get(summary, copied[i]));
 	for (i = 0; i < er->checks_nr; i++)
 		failed += er->checks[i].exit_code != 0;
-	json_object_set_new(e, "round", json_integer(er->number));
-	json_object_set_new(e, "head", oid_json(&rv->head));
-	json_object_set_new(e, "base_moved", json_integer(er->base_moved));
-	json_object_set_new(e, "files_changed", json_integer(er->files));
-	json_object_set_new(e, "insertions", json_integer(er->insertions));
-	json_object_set_new(e, "deletions", json_integer(er->deletions));
 	json_object_set_new(e, "uncommitted", json_integer(er->uncommitted.nr));
 	json_object_set_new(e, "out_of_scope", json_integer(er->out_of_scope.nr));
 	json_object_set_new(e, "checks_failed", json_integer(failed));
-	json_object_set_new(e, "patch_sha256", json_string(er->patch_sha256));
-	json_object_set_new(e, "mergeable", json_incref(json_object_get(summary, "mergeable")));
+	json_object_set(e, "patch_sha256", json_object_get(summary, "patch_sha256"));
+	json_object_set(e, "mergeable", json_object_get(summary, "mergeable"));
 	trace_log(&rv->repo, e);
 }
 

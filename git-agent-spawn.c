@@ -112,16 +112,8 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		case OPT_KEEP_FAILED: o->keep_failed = 1; break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_HELP: show_man_page("spawn");
-		case 'h':
-			fputs(usage_text, stdout);
-			finish_stdout();
-			exit(EXIT_USAGE);
-		case ':':
-			error("option '%s' requires a value", esc(argv[optind - 1]));
-			usage_die(usage_text);
 		default:
-			error("unknown option '%s'", esc(argv[optind - 1]));
-			usage_die(usage_text);
+			usage_getopt(c, usage_text, argv[optind - 1]);
 		}
 	}
 	if (o->message && o->message_file) {

@@ -44,6 +44,12 @@ void warning(const char *fmt, ...) FORMAT(1, 2);
 /* A line about a slow step, on stderr only when stderr is a terminal. */
 void progress(const char *fmt, ...) FORMAT(1, 2);
 NORETURN void usage_die(const char *usage);
+/*
+ * getopt_long's answers that are no option of the command: 'h' prints the
+ * usage on stdout (exit 129); ':' (a missing value) and anything else are
+ * usage errors that name the option.
+ */
+NORETURN void usage_getopt(int c, const char *usage, const char *option);
 /* Flushes stdout and dies on a write error; a closed pipe exits quietly. */
 void finish_stdout(void);
 /* Execs `git help agent-<command>` (`git help agent` for NULL): the man page. */

@@ -123,6 +123,20 @@ void usage_die(const char *usage)
 	exit(EXIT_USAGE);
 }
 
+void usage_getopt(int c, const char *usage, const char *option)
+{
+	if (c == 'h') {
+		fputs(usage, stdout);
+		finish_stdout();
+		exit(EXIT_USAGE);
+	}
+	if (c == ':')
+		error("option '%s' requires a value", esc(option));
+	else
+		error("unknown option '%s'", esc(option));
+	usage_die(usage);
+}
+
 void finish_stdout(void)
 {
 	if (fflush(stdout) == 0 && !ferror(stdout))
