@@ -1831,16 +1831,8 @@ static int merge_in_worktree(struct review *rv, const char *dir, int style, cons
 	if (!ret && style == MERGE_STYLE_SQUASH) {
 		child_release(&c);
 		ret = git_with_retry(&c, commit, "commit the squashed merge");
-		if (ret) {
-			sb_add(why, c.err.buf ? c.err.buf : "", c.err.len);
-			sb_add(why, c.out.buf ? c.out.buf : "", c.out.len);
-			child_release(&c);
-			c.quiet = 1;
-			c.capture_out = c.capture_err = 0;
-			git_with_retry(&c, reset, "undo the squashed merge");
-			return -1;
-		}
 	}
+	/* The worktree was clean: a merge in progress is aborted, a squash reset. */
 	if (ret) {
 		sb_add(why, c.err.buf ? c.err.buf : "", c.err.len);
 		sb_add(why, c.out.buf ? c.out.buf : "", c.out.len);

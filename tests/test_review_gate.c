@@ -590,6 +590,25 @@ Test(review_gate, conflict_in_a_squash_changes_nothing)
 	assert_task_kept(&t);
 }
 
+/* git's own refusal (a hook) after the gate held: the merge is undone. */
+Test(review_gate, failed_commit_of_a_squash_changes_nothing)
+{
+	struct task t = reviewed_task();
+
+	write_file(strf("%s/.git/hooks/pre-commit", t.repo), "#!/bin/sh\necho no >&2\nexit 1\n", 0755);
+	assert_merge_changes_nothing(&t, "--style squash", 1, "could not merge");
+	assert_task_kept(&t);
+}
+
+Test(review_gate, failed_merge_commit_changes_nothing)
+{
+	struct task t = reviewed_task();
+
+	write_file(strf("%s/.git/hooks/pre-merge-commit", t.repo), "#!/bin/sh\nexit 1\n", 0755);
+	assert_merge_changes_nothing(&t, "", 1, "could not merge");
+	assert_task_kept(&t);
+}
+
 /* --json */
 
 Test(review_gate, merge_json_describes_the_merge)
