@@ -1014,7 +1014,7 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 		      struct check_result *res)
 {
 	struct child c = CHILD_INIT;
-	const char *argv[] = { "sh", "-c", res->command, NULL };
+	const char *argv[4];
 	char *name = xstrfmt("checks/%02zu.out", n + 1), *out = path_join(er->tmp, name);
 	struct timespec start, now;
 	long timeout_ms = rv->repo.config.check_timeout * 1000, delay = 1;
@@ -1026,11 +1026,7 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 		res->exit_code = 127;
 		goto finish;
 	}
-	c.argv = argv;
-	c.dir = rv->task.worktree;
-	c.env = (const char **)rv->env.items;
-	c.clean_git_env = 1;
-	c.no_stdin = 1;
+	task_command(&c, argv, res->command, &rv->task, &rv->env);
 	c.out_path = out;
 	c.err_to_out = 1;
 	c.new_process_group = 1;
@@ -1882,9 +1878,7 @@ static void print_merge(struct review *rv, const struct merge_result *m, int jso
 		json_object_set_new(j, "removed_worktree", json_boolean(m->removed_worktree));
 		json_object_set_new(j, "deleted_branch", json_boolean(m->deleted_branch));
 		json_object_set_new(j, "reasons", json_paths(&m->reasons));
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(j);
+		json_print(j);
 	}
 	if (!m->merged) {
 		error("cannot merge task '%s':", rv->task.slug);
@@ -2128,9 +2122,7 @@ static int request_changes(struct review *rv, const struct review_options *o)
 		json_object_set_new(j, "task", json_string(rv->task.slug));
 		json_object_set_new(j, "round", round ? json_integer(round) : json_null());
 		json_object_set_new(j, "packet", json_text(packet));
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(j);
+		json_print(j);
 		free(packet);
 	} else {
 		printf("requested changes to task '%s'; they are in its packet %s/packet.md\n",
@@ -2176,9 +2168,7 @@ static int abandon_task(struct review *rv, const struct review_options *o)
 		json_object_set_new(j, "task", json_string(rv->task.slug));
 		json_object_set_new(j, "removed_worktree", json_boolean(removed));
 		json_object_set_new(j, "deleted_branch", json_boolean(deleted));
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(j);
+		json_print(j);
 	} else {
 		printf("abandoned task '%s'\n", rv->task.slug);
 		if (removed)

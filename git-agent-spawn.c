@@ -1142,16 +1142,12 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 
 	for (i = 0; i < sp->repo.config.setup.nr; i++) {
 		const char *cmd = sp->repo.config.setup.items[i];
-		const char *argv[] = { "sh", "-c", cmd, NULL };
+		const char *argv[4];
 		struct child c = CHILD_INIT;
 		json_t *e;
 		int ret;
 
-		c.argv = argv;
-		c.dir = sp->task.worktree;
-		c.env = (const char **)sp->env.items;
-		c.clean_git_env = 1;
-		c.no_stdin = 1;
+		task_command(&c, argv, cmd, &sp->task, &sp->env);
 		c.stdout_to_stderr = 1;	/* stdout is for our summary or JSON */
 		c.interrupt = &interrupted;
 		progress("running setup: %s", cmd);
@@ -1279,9 +1275,7 @@ static void print_result(struct spawn *sp, const struct spawn_options *o)
 		json_object_set_new(j, "record", json_text(record));
 		json_object_set_new(j, "trace", json_text(sp->repo.config.trace));
 		json_object_set_new(j, "port", json_integer(t->port));
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-		json_decref(j);
+		json_print(j);
 		free(record);
 		free(report);
 	} else {

@@ -304,6 +304,13 @@ int task_write_fd(int fd, const struct task *t);
 int task_read_fd(int fd, const char *path, struct task *t);
 /* The task environment (AGENT_TASK, ...) as "NAME=value" entries. */
 void task_environment(const struct agent_repo *r, const struct task *t, struct strlist *env);
+/*
+ * Sets c up to run cmd with `sh -c` in the task's worktree with the task
+ * environment env and no stdin (setup commands, checks); argv holds the
+ * arguments and must live until the child has started.
+ */
+void task_command(struct child *c, const char *argv[4], const char *cmd,
+		  const struct task *t, const struct strlist *env);
 const char *task_status_name(enum task_status status);
 char *task_record_path(const struct agent_repo *r, const char *slug);
 
@@ -311,6 +318,8 @@ char *task_record_path(const struct agent_repo *r, const char *slug);
 
 /* A JSON string of arbitrary bytes (invalid UTF-8 becomes U+FFFD). */
 json_t *json_text(const char *s);
+/* Prints a --json answer on stdout, indented by two, and drops the reference. */
+void json_print(json_t *value);
 
 /*
  * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with

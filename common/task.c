@@ -318,6 +318,20 @@ void task_environment(const struct agent_repo *r, const struct task *t, struct s
 	free(report);
 }
 
+void task_command(struct child *c, const char *argv[4], const char *cmd,
+		  const struct task *t, const struct strlist *env)
+{
+	argv[0] = "sh";
+	argv[1] = "-c";
+	argv[2] = cmd;
+	argv[3] = NULL;
+	c->argv = argv;
+	c->dir = t->worktree;
+	c->env = (const char **)env->items;
+	c->clean_git_env = 1;
+	c->no_stdin = 1;
+}
+
 char *task_record_path(const struct agent_repo *r, const char *slug)
 {
 	char *name = xstrfmt("%s.ini", slug);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -24,6 +25,14 @@ json_t *json_text(const char *s)
 	sb_release(&sb);
 	return j;
 }
+
+void json_print(json_t *value)
+{
+	json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(value);
+}
+
 
 json_t *trace_event(const char *event, const char *task)
 {
