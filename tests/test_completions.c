@@ -949,10 +949,9 @@ Test(zsh, commands)
 	struct list got = { NULL, 0 }, desc = { NULL, 0 };
 	const char *const agent[] = { "agent", NULL };
 	const char *const options[] = { "--version", "-h", NULL };
+	const char *const review[] = { "review", NULL };
 	size_t i;
 	char *shown;
-
-	const char *const review[] = { "review", NULL };
 
 	setup("zsh");
 	zsh_complete("git agent ", &got, &desc);
@@ -973,6 +972,20 @@ Test(zsh, commands)
 	zsh_expect("git agent rev", review, 1);
 }
 
+/* Every candidate zsh offers for line comes with a description. */
+static void zsh_expect_described(const char *line)
+{
+	struct list got = { NULL, 0 }, desc = { NULL, 0 };
+	size_t i;
+
+	zsh_complete(line, &got, &desc);
+	for (i = 0; i < got.n; i++)
+		cr_expect(strstr(desc.v[i], " -- ") != NULL,
+			  "zsh: '%s' has no description: '%s'", got.v[i], desc.v[i]);
+	list_free(&got);
+	list_free(&desc);
+}
+
 Test(zsh, spawn_options)
 {
 	const char *const all[] = {
@@ -982,8 +995,6 @@ Test(zsh, spawn_options)
 		"--help", NULL
 	};
 	const char *const json[] = { "--json", NULL };
-	struct list got = { NULL, 0 }, desc = { NULL, 0 };
-	size_t i;
 
 	setup("zsh");
 	zsh_expect("git agent spawn --", all, 1);
@@ -992,12 +1003,7 @@ Test(zsh, spawn_options)
 	zsh_expect("git-agent spawn --js", json, 1);
 	zsh_expect("git-agent-spawn --js", json, 1);
 
-	zsh_complete("git agent spawn --", &got, &desc);
-	for (i = 0; i < got.n; i++)
-		cr_expect(strstr(desc.v[i], " -- ") != NULL,
-			  "zsh: '%s' has no description: '%s'", got.v[i], desc.v[i]);
-	list_free(&got);
-	list_free(&desc);
+	zsh_expect_described("git agent spawn --");
 }
 
 Test(zsh, base_refs)
@@ -1038,8 +1044,6 @@ Test(zsh, review_options)
 		"--abandon", "--force", "--keep-branch", "--help", NULL
 	};
 	const char *const json[] = { "--json", NULL };
-	struct list got = { NULL, 0 }, desc = { NULL, 0 };
-	size_t i;
 
 	setup("zsh");
 	zsh_expect("git agent review --", all, 1);
@@ -1048,12 +1052,7 @@ Test(zsh, review_options)
 	zsh_expect("git-agent review --js", json, 1);
 	zsh_expect("git-agent-review --js", json, 1);
 
-	zsh_complete("git agent review --", &got, &desc);
-	for (i = 0; i < got.n; i++)
-		cr_expect(strstr(desc.v[i], " -- ") != NULL,
-			  "zsh: '%s' has no description: '%s'", got.v[i], desc.v[i]);
-	list_free(&got);
-	list_free(&desc);
+	zsh_expect_described("git agent review --");
 }
 
 Test(zsh, review_styles)
