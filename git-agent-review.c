@@ -96,7 +96,6 @@ struct evidence_round {
 };
 
 #define CHECK_TIMED_OUT 124	/* as timeout(1) */
-#define KILL_GRACE_MS 2000
 
 static void parse_options(struct review_options *o, int argc, char **argv)
 {
@@ -989,26 +988,6 @@ static void resolve_range(struct review *rv, struct evidence_round *er)
 }
 
 /* Checks */
-
-/* Kills what is left of a check's process group, politely first. */
-static void kill_group(pid_t pgid, int *status, int waited)
-{
-	long ms = 0;
-
-	if (kill(-pgid, SIGTERM) < 0)
-		return;
-	while (ms < KILL_GRACE_MS) {
-		if (!waited && waitpid(pgid, status, WNOHANG) == pgid)
-			waited = 1;
-		if (waited && kill(-pgid, 0) < 0)
-			return;
-		sleep_ms(20);
-		ms += 20;
-	}
-	kill(-pgid, SIGKILL);
-	if (!waited)
-		waitpid(pgid, status, 0);
-}
 
 static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 		      struct check_result *res)

@@ -395,7 +395,7 @@ static void repair_interrupted(struct spawn *sp, struct task *stale, const char 
 	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
 		stale->slug ? stale->slug : record);
 	if (stale->worktree)
-		remove_worktree(&sp->repo, stale->worktree, 2);
+		remove_own_worktree(&sp->repo, stale->worktree);
 	if (stale->branch && stale->base_sha)
 		delete_branch_at(&sp->repo, stale->branch, stale->base_sha);
 	if (stale->folder)
@@ -968,8 +968,11 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	if (start_git(&c, argv) < 0)
 		die_errno("cannot run git to add a worktree");
 	if (check_dirty && main_worktree_changes(&sp->repo, &dirty)) {
-		kill(-c.pid, SIGTERM);
+		pid_t pgid = c.pid;
+
+		kill(-pgid, SIGTERM);
 		finish_child(&c);
+		kill_group(pgid, NULL, 1);	/* the checkout git started, too */
 		die("the main worktree has uncommitted changes:%s\n"
 		    "hint: commit or stash them, or use --allow-dirty", dirty.buf);
 	}
@@ -1193,7 +1196,7 @@ static void undo_spawn(const char *reason)
 		return;
 	active_spawn = NULL;
 	if (sp->made_worktree)
-		remove_worktree(&sp->repo, sp->task.worktree, 2);
+		remove_own_worktree(&sp->repo, sp->task.worktree);
 	if (sp->made_branch)
 		delete_branch_at(&sp->repo, sp->task.branch, sp->task.base_sha);
 	if (sp->adopted) {

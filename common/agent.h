@@ -201,6 +201,12 @@ NORETURN void die_git(const char *fmt, ...) FORMAT(1, 2);
  */
 int remove_worktree(const struct agent_repo *r, const char *path, int force);
 /*
+ * For a worktree path that was free until we made it: removes what a `git
+ * worktree add` killed half-way left there, which git may no longer call a
+ * worktree, then prunes. Warns when something stays.
+ */
+void remove_own_worktree(const struct agent_repo *r, const char *path);
+/*
  * Deletes refs/heads/<branch> only while it points at expected (a full
  * commit id), so work added since is never lost. Returns 0, 1 when the
  * branch moved or is gone, or -1 after a warning.
@@ -271,6 +277,15 @@ void sleep_ms(long ms);
 int lock_backoff(long *waited);
 /* run_git() retried while git fails because of contention; dies if git cannot run. */
 int git_with_retry(struct child *c, const char **argv, const char *what);
+/*
+ * Ends the process group pgid, led by a child of ours, and whatever its
+ * members started in it: SIGTERM, up to KILL_GRACE_MS for the group to go,
+ * then SIGKILL. Returns once the group is gone (or a second after SIGKILL).
+ * waited says the leader was reaped already; otherwise its wait status is
+ * stored in *status.
+ */
+#define KILL_GRACE_MS 2000
+void kill_group(pid_t pgid, int *status, int waited);
 
 /* task.c: task records (<common-dir>/agent/tasks/<slug>.ini) */
 

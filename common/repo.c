@@ -469,13 +469,13 @@ void agent_repo_close(struct agent_repo *r)
 	git_libgit2_shutdown();
 }
 
-int remove_worktree(const struct agent_repo *r, const char *path, int force)
+/* `git worktree remove`, its error message in *err. */
+static int git_worktree_remove(const struct agent_repo *r, const char *path, int force,
+			       struct strbuf *err)
 {
 	const char *argv[] = { "worktree", "remove", NULL, NULL, NULL, NULL };
-	const char *prune[] = { "worktree", "prune", NULL };
 	struct child c = CHILD_INIT;
-	struct stat st;
-	int n = 2, ret = 0;
+	int n = 2, ret;
 
 	while (force-- > 0 && n < 4)
 		argv[n++] = "--force";
@@ -484,16 +484,51 @@ int remove_worktree(const struct agent_repo *r, const char *path, int force)
 	c.clean_git_env = 1;
 	c.no_stdin = 1;
 	c.capture_err = 1;
-	if (!lstat(path, &st) && git_with_retry(&c, argv, "remove a worktree")) {
-		warning("cannot remove the worktree '%s': %s", esc(path), c.err.buf);
-		ret = -1;
-	}
-	child_release(&c);
-	c.quiet = 1;
-	c.capture_err = 0;
-	git_with_retry(&c, prune, "prune worktrees");
+	ret = git_with_retry(&c, argv, "remove a worktree");
+	sb_add(err, c.err.buf, c.err.len);
 	child_release(&c);
 	return ret;
+}
+
+static void prune_worktrees(const struct agent_repo *r)
+{
+	const char *argv[] = { "worktree", "prune", NULL };
+	struct child c = CHILD_INIT;
+
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.quiet = 1;
+	git_with_retry(&c, argv, "prune worktrees");
+	child_release(&c);
+}
+
+int remove_worktree(const struct agent_repo *r, const char *path, int force)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct stat st;
+	int ret = 0;
+
+	if (!lstat(path, &st) && git_worktree_remove(r, path, force, &err)) {
+		warning("cannot remove the worktree '%s': %s", esc(path), err.buf);
+		ret = -1;
+	}
+	prune_worktrees(r);
+	sb_release(&err);
+	return ret;
+}
+
+void remove_own_worktree(const struct agent_repo *r, const char *path)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct stat st;
+
+	if (!lstat(path, &st) && git_worktree_remove(r, path, 2, &err) &&
+	    remove_tree(path) < 0)
+		warning("cannot remove the worktree '%s': %s", esc(path),
+			err.len ? err.buf : strerror(errno));
+	prune_worktrees(r);
+	sb_release(&err);
 }
 
 int delete_branch_at(const struct agent_repo *r, const char *branch, const char *expected)

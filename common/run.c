@@ -7,6 +7,9 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -72,6 +75,22 @@ static void drain(int *fd, struct strbuf *sb)
 	}
 }
 
+/*
+ * Members of a child's process group whose parent died become our children
+ * (Linux), so kill_group() can reap them: otherwise they are zombies that
+ * keep the group alive until init gets round to them.
+ */
+static void adopt_orphans(void)
+{
+#ifdef PR_SET_CHILD_SUBREAPER
+	static int done;
+
+	if (!done)
+		prctl(PR_SET_CHILD_SUBREAPER, 1);
+	done = 1;
+#endif
+}
+
 int start_child(struct child *c)
 {
 	posix_spawn_file_actions_t actions;
@@ -109,6 +128,7 @@ int start_child(struct child *c)
 	if (c->dir)
 		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
 	if (c->new_process_group) {
+		adopt_orphans();
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 		posix_spawnattr_setpgroup(&attr, 0);
 	}
@@ -283,4 +303,46 @@ int git_with_retry(struct child *c, const char **argv, const char *what)
 			die_errno("cannot run git to %s", what);
 	} while (ret && is_contention(c->err.buf) && lock_backoff(&waited));
 	return ret;
+}
+
+/* Reaps the members of group pgid that are our children. */
+static void reap_group(pid_t pgid, int *status, int *waited)
+{
+	pid_t pid;
+	int st;
+
+	while ((pid = waitpid(-pgid, &st, WNOHANG)) > 0)
+		if (pid == pgid) {
+			*status = st;
+			*waited = 1;
+		}
+}
+
+void kill_group(pid_t pgid, int *status, int waited)
+{
+	int ignored;
+	long ms;
+
+	if (pgid <= 1)
+		return;		/* never a group of ours: kill(-1) is everyone */
+	if (!status)
+		status = &ignored;
+	if (kill(-pgid, SIGTERM) < 0)
+		return;
+	for (ms = 0; ms < KILL_GRACE_MS; ms += 20) {
+		reap_group(pgid, status, &waited);
+		if (waited && kill(-pgid, 0) < 0)
+			return;
+		sleep_ms(20);
+	}
+	kill(-pgid, SIGKILL);
+	if (!waited)
+		waitpid(pgid, status, 0);
+	/* Members that outlived the leader die too; wait until they have. */
+	for (ms = 0; ms < 1000; ms += 10) {
+		reap_group(pgid, status, &waited);
+		if (kill(-pgid, 0) < 0)
+			return;
+		sleep_ms(10);
+	}
 }

@@ -652,6 +652,35 @@ Test(spawn, dirty_main_worktree_is_refused_listing_the_paths)
 	cr_assert(!path_exists(sandbox_path("repo-worktrees/dirty")));
 }
 
+/*
+ * The refusal kills a checkout that may be half-way: git's own cleanup then
+ * races the `git reset --hard` it started. A slow smudge filter keeps the
+ * checkout running; whatever moment the refusal lands in, nothing is left.
+ */
+Test(spawn, dirty_refusal_during_the_checkout_leaves_nothing, .timeout = 60)
+{
+	char *repo = make_repo("repo"), *refs;
+	struct result r;
+	int i;
+
+	for (i = 0; i < 5; i++)
+		write_file(strf("%s/slow-%d.txt", repo, i), "slow\n", 0644);
+	write_file(strf("%s/.gitattributes", repo), "slow-* filter=slow\n", 0644);
+	run_ok(repo, "git add . && git commit -qm slow && "
+	       "git config filter.slow.smudge 'sleep 0.05; cat'");
+	refs = run_ok(repo, "git for-each-ref");
+	make_dirty(repo);
+	for (i = 0; i < 40; i++) {
+		run(&r, repo, "git agent spawn --create 'Dirty'");
+		assert_status(&r, 128);
+		cr_assert_str_eq(r.err, dirty_message(repo, 10, ""), "attempt %d", i);
+		cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs);
+		cr_assert_eq(worktree_count(repo), 1);
+		cr_assert(!path_exists(sandbox_path("repo-worktrees/dirty")), "attempt %d", i);
+		cr_assert(!path_exists(strf("%s/.git/worktrees/dirty", repo)), "attempt %d", i);
+	}
+}
+
 Test(spawn, dirty_refusal_lists_the_first_ten_paths)
 {
 	char *repo = make_repo("repo");
