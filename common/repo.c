@@ -485,7 +485,8 @@ static int git_worktree_remove(const struct agent_repo *r, const char *path, int
 	c.no_stdin = 1;
 	c.capture_err = 1;
 	ret = git_with_retry(&c, argv, "remove a worktree");
-	sb_add(err, c.err.buf, c.err.len);
+	if (c.err.len)
+		sb_add(err, c.err.buf, c.err.len);
 	child_release(&c);
 	return ret;
 }
