@@ -28,11 +28,12 @@ ALL_CFLAGS += $(SAN)
 ALL_LDFLAGS += $(SAN)
 endif
 
-PROGS = git-agent git-agent-spawn git-agent-review
+PROGS = git-agent git-agent-spawn git-agent-review git-agent-trace
 # The dispatcher only execs: it links libc alone and starts in a millisecond.
 BASE_OBJS = common/usage.o common/text.o
-COMMON_OBJS = $(BASE_OBJS) common/repo.o common/run.o common/task.o common/trace.o
-MANPAGES = man/git-agent.1 man/git-agent-spawn.1 man/git-agent-review.1
+COMMON_OBJS = $(BASE_OBJS) common/repo.o common/run.o common/task.o common/trace.o \
+	common/event.o
+MANPAGES = man/git-agent.1 man/git-agent-spawn.1 man/git-agent-review.1 man/git-agent-trace.1
 TESTS = $(patsubst %.c,%,$(wildcard tests/test_*.c))
 TEST_LIB_OBJS = tests/lib.o
 
@@ -53,7 +54,7 @@ FORCE:
 git-agent: git-agent.o $(BASE_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^
 
-git-agent-spawn git-agent-review: %: %.o $(COMMON_OBJS)
+git-agent-spawn git-agent-review git-agent-trace: %: %.o $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
 tests/lib.o: tests/lib.c tests/lib.h common/agent.h .build-flags

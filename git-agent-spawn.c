@@ -907,6 +907,7 @@ static void log_planned(struct spawn *sp)
 	json_t *e = trace_event("task.planned", t->slug);
 
 	json_object_set_new(e, "title", json_text(t->title));
+	json_object_set_new(e, "agent", json_text(t->agent));
 	json_object_set_new(e, "branch", json_text(t->branch));
 	json_object_set_new(e, "base", json_text(t->base));
 	json_object_set_new(e, "base_sha", json_text(t->base_sha));
@@ -1229,6 +1230,7 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 	    add_worktree(sp, !o->allow_dirty, &why) < 0 || interrupted)
 		goto fail;
 	e = trace_event("worktree.created", sp->task.slug);
+	json_object_set_new(e, "agent", json_text(sp->task.agent));
 	json_object_set_new(e, "branch", json_text(sp->task.branch));
 	json_object_set_new(e, "base", json_text(sp->task.base));
 	json_object_set_new(e, "base_sha", json_string(sp->task.base_sha));

@@ -17,6 +17,7 @@ static const struct command {
 } commands[] = {
 	{ "spawn", "turn a task into a packet, a branch and an isolated worktree" },
 	{ "review", "record evidence of a task's work, and merge or abandon it" },
+	{ "trace", "print, filter, follow and summarize the event log" },
 };
 
 static void print_usage(FILE *out)

@@ -185,6 +185,12 @@ struct agent_repo {
 void agent_repo_open(struct agent_repo *out);
 void agent_repo_close(struct agent_repo *r);
 
+/*
+ * Any git config value (color.ui, core.pager), `git -c` included, or NULL
+ * when unset. The caller frees it.
+ */
+char *config_string(const struct agent_repo *r, const char *key);
+
 /* One key = value from the command line (GIT_CONFIG_PARAMETERS/COUNT). */
 struct config_param {
 	char *key;			/* section and name lower-cased */
@@ -228,6 +234,7 @@ struct child {
 	int clean_git_env;		/* unset GIT_DIR and friends */
 	int no_stdin;			/* stdin from /dev/null */
 	const char *stdin_path;		/* or from this file */
+	int stdin_fd;			/* or from this descriptor, when > 0 */
 	const char *out_path;		/* stdout to this file (truncated) */
 	int err_to_out;			/* stderr where stdout goes */
 	int capture_out;		/* collect stdout into out */
@@ -328,6 +335,12 @@ void task_command(struct child *c, const char *argv[4], const char *cmd,
 		  const struct task *t, const struct strlist *env);
 const char *task_status_name(enum task_status status);
 char *task_record_path(const struct agent_repo *r, const char *slug);
+/*
+ * The slug of a task named by slug or branch (refs/heads/ optional), or when
+ * name is NULL the task whose worktree holds the current directory. NULL
+ * when there is none.
+ */
+char *task_find(struct agent_repo *r, const char *name);
 
 /* trace.c: the append-only event log */
 
@@ -349,5 +362,51 @@ json_t *trace_event(const char *event, const char *task);
 int trace_append(const char *path, json_t *event);
 /* trace_append() that warns instead of failing the caller. */
 void trace_log(const struct agent_repo *r, json_t *event);
+
+/* event.c: reading the event log, line by line */
+
+/* Longer lines are skipped unread: no event of ours comes near it. */
+#define TRACE_MAX_LINE (256 * 1024)
+
+/* A JSON value inside a line, as written. */
+struct json_span {
+	const char *p;			/* a string: what is inside the quotes */
+	size_t len;
+	char type;			/* 0 absent, 's', 'n', 't', 'f', 'z' (null), '{', '[' */
+	int escaped;			/* a string with a backslash in it */
+};
+
+/* The top-level fields the reader looks at. */
+struct event_line {
+	struct json_span ts, event, task, agent, branch, emitted;
+	struct json_span round, insertions, deletions, mergeable;
+	long long when;			/* ts in milliseconds since the epoch */
+};
+
+/*
+ * Checks that a line (without its newline) is one JSON object in UTF-8 with
+ * a "ts" time and an "event" string, and fills out. Returns NULL, or why
+ * the line is no event: "not UTF-8", "not valid JSON", "no \"ts\" field"...
+ */
+const char *event_scan(const char *line, size_t len, struct event_line *out);
+/* A string span's text, escapes undone (it may hold NUL bytes: see out->len). */
+void json_span_text(const struct json_span *s, struct strbuf *out);
+int json_span_is(const struct json_span *s, const char *text);
+/* An integer span's value, or fallback for anything else. */
+long long json_span_int(const struct json_span *s, long long fallback);
+
+/*
+ * ISO-8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+HH[:MM]]. Without a zone the
+ * time is local when local is set, else UTC. Milliseconds since the epoch.
+ */
+int parse_iso_time(const char *s, size_t len, int local, long long *out, int *date_only);
+/* An event's "ts": ISO-8601 with a time of day; UTC when it has no zone. */
+int parse_event_time(const char *s, size_t len, long long *out);
+/*
+ * --since/--until: ISO-8601 (local without a zone) or "<N>s|m|h|d|w" before
+ * now (milliseconds). A date alone is its first millisecond, or with until
+ * its last.
+ */
+int parse_when(const char *arg, long long now, int until, long long *out);
 
 #endif

@@ -219,7 +219,17 @@ static int entry_order(const void *a, const void *b)
 }
 
 /* `git -c` and GIT_CONFIG_COUNT values, which libgit2 1.5 does not read. */
-static void collect_command_line(struct config_entries *e)
+/* Whether key is wanted: "section." takes the section, anything else one key. */
+static int key_wanted(const char *key, const char *want)
+{
+	size_t n = strlen(want);
+
+	if (n && want[n - 1] == '.')
+		return !strncasecmp(key, want, n);
+	return !strcasecmp(key, want);
+}
+
+static void collect_command_line(struct config_entries *e, const char *want)
 {
 	const char *env = getenv("GIT_CONFIG_PARAMETERS"), *count;
 	struct config_param *params;
@@ -230,7 +240,7 @@ static void collect_command_line(struct config_entries *e)
 		if (parse_config_parameters(env, &params, &nr) < 0)
 			die("bogus format in GIT_CONFIG_PARAMETERS");
 		for (i = 0; i < nr; i++)
-			if (!strncmp(params[i].key, "agent.", 6))
+			if (key_wanted(params[i].key, want))
 				add_entry(e, params[i].key, params[i].value, level);
 		free_config_params(params, nr);
 	}
@@ -250,7 +260,7 @@ static void collect_command_line(struct config_entries *e)
 			snprintf(name, sizeof(name), "GIT_CONFIG_VALUE_%zu", i);
 			if (!(value = getenv(name)))
 				die("missing config value %s", name);
-			if (!strncasecmp(key, "agent.", 6))
+			if (key_wanted(key, want))
 				add_entry(e, key, value, level);
 		}
 	}
@@ -381,7 +391,7 @@ static void read_config(struct agent_repo *r)
 	if (git_config_foreach(cfg, collect_entry, &entries) < 0)
 		die_git("cannot read the git configuration");
 	git_config_free(cfg);
-	collect_command_line(&entries);
+	collect_command_line(&entries, "agent.");
 	if (entries.nr)
 		qsort(entries.items, entries.nr, sizeof(*entries.items), entry_order);
 	for (i = 0; i < entries.nr; i++) {
@@ -402,6 +412,31 @@ static void read_config(struct agent_repo *r)
 		c->task_dir = xstrdup(r->record_dir);
 	if (!c->trace)
 		c->trace = path_join(r->agent_dir, "trace.jsonl");
+}
+
+char *config_string(const struct agent_repo *r, const char *key)
+{
+	struct config_entries cl = { NULL, 0, 0 };
+	git_config *cfg = NULL;
+	git_buf buf = { NULL, 0, 0 };
+	char *value = NULL;
+	size_t i;
+
+	collect_command_line(&cl, key);
+	if (cl.nr) {	/* the last -c wins; a key alone is "true" */
+		value = xstrdup(cl.items[cl.nr - 1].value ? cl.items[cl.nr - 1].value : "true");
+	} else if (!git_repository_config_snapshot(&cfg, r->repo) &&
+		   !git_config_get_string_buf(&buf, cfg, key)) {
+		value = xstrdup(buf.ptr);
+	}
+	for (i = 0; i < cl.nr; i++) {
+		free(cl.items[i].key);
+		free(cl.items[i].value);
+	}
+	free(cl.items);
+	git_buf_dispose(&buf);
+	git_config_free(cfg);
+	return value;
 }
 
 void agent_repo_open(struct agent_repo *out)

@@ -108,6 +108,8 @@ int start_child(struct child *c)
 		goto done;
 	if (c->stdin_path)
 		posix_spawn_file_actions_addopen(&actions, 0, c->stdin_path, O_RDONLY, 0);
+	else if (c->stdin_fd > 0)
+		posix_spawn_file_actions_adddup2(&actions, c->stdin_fd, 0);
 	else if (c->no_stdin)
 		posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
 	if (c->out_path)

@@ -11,6 +11,7 @@
 #define INI_HANDLER_LINENO 1	/* the Debian library passes the line number */
 #include <ini.h>
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,4 +340,82 @@ char *task_record_path(const struct agent_repo *r, const char *slug)
 
 	free(name);
 	return path;
+}
+
+static int read_task_file(const char *path, struct task *t)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	int ret = -1;
+
+	if (!sb_read_file(&text, path))
+		ret = task_parse(t, text.buf ? text.buf : "", &err);
+	sb_release(&text);
+	sb_release(&err);
+	if (ret < 0)
+		task_release(t);
+	return ret;
+}
+
+/*
+ * The slug of the record that matches: by branch name when branch is set,
+ * else the one whose worktree holds dir.
+ */
+static char *scan_records(struct agent_repo *r, const char *branch, const char *dir)
+{
+	DIR *d = opendir(r->record_dir);
+	struct dirent *de;
+	char *found = NULL;
+
+	if (!d)
+		return NULL;
+	while (!found && (de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		struct task t;
+		char *path;
+
+		if (len < 5 || strcmp(de->d_name + len - 4, ".ini"))
+			continue;
+		path = path_join(r->record_dir, de->d_name);
+		if (!read_task_file(path, &t)) {
+			if (branch && !strcmp(t.branch, branch)) {
+				found = xstrdup(t.slug);
+			} else if (dir) {
+				char *wt = path_canonical(t.worktree);
+
+				if (path_is_inside(dir, wt))
+					found = xstrdup(t.slug);
+				free(wt);
+			}
+			task_release(&t);
+		}
+		free(path);
+	}
+	closedir(d);
+	return found;
+}
+
+char *task_find(struct agent_repo *r, const char *name)
+{
+	char *slug = NULL;
+
+	if (!name) {
+		const char *workdir = git_repository_workdir(r->repo);
+		char *cwd = getcwd(NULL, 0), *here;
+
+		here = path_canonical(cwd ? cwd : (workdir ? workdir : "."));
+		slug = scan_records(r, NULL, here);
+		free(here);
+		free(cwd);
+		return slug;
+	}
+	if (slug_is_valid(name)) {
+		char *record = task_record_path(r, name);
+
+		if (!access(record, F_OK))
+			slug = xstrdup(name);
+		free(record);
+	}
+	if (!slug)
+		slug = scan_records(r, !strncmp(name, "refs/heads/", 11) ? name + 11 : name, NULL);
+	return slug;
 }

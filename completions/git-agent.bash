@@ -1,9 +1,10 @@
-# bash completion for git-agent(1), git-agent-spawn(1), git-agent-review(1) -*- sh -*-
+# bash completion for git-agent(1), git-agent-spawn(1), git-agent-review(1),
+# git-agent-trace(1) -*- sh -*-
 #
 # This file is an extension of git's own bash completion: it defines
 # _git_agent, which git's completion calls for `git agent ...`, and
-# _git_agent_spawn and _git_agent_review for `git agent-spawn ...` and
-# `git agent-review ...`.  It uses git's helper functions (__gitcomp,
+# _git_agent_spawn, _git_agent_review and _git_agent_trace for
+# `git agent-spawn ...`, `git agent-review ...` and `git agent-trace ...`.  It uses git's helper functions (__gitcomp,
 # __git_complete_refs, ...), so git's completion must be loaded; git's
 # completion loads this file itself when it is installed as
 # <completionsdir>/git-agent (bash-completion's lazy loader), or source it
@@ -29,6 +30,22 @@ __git_agent_spawn_options="
 __git_agent_review_options="
 	--check= --stat-width= --json --merge --style= --keep --allow-out-of-scope
 	--request-changes --abandon --force --keep-branch --help
+"
+
+# The options of `git agent trace`, of every mode; --color takes its value
+# only as --color=<when>, so it is listed without `=`.
+__git_agent_trace_options="
+	--event= --since= --until= --agent= --grep= --max-count= --json --follow
+	--color --no-color --no-pager --tasks --emit= --message= --field= --task=
+	--help
+"
+
+# The events git agent writes (see EVENTS in git-agent-trace(1)).
+__git_agent_trace_events="
+	task.planned worktree.created setup.done setup.failed spawn.failed
+	agent.started agent.exited review.recorded check.passed check.failed
+	verdict.merge verdict.changes verdict.abandon merge.done merge.failed
+	merge.refused worktree.removed branch.deleted
 "
 
 # Offer nothing at all: no candidates and no fall-back to file names (git
@@ -181,10 +198,68 @@ _git_agent_review ()
 	esac
 }
 
+# usage: git agent trace [<task>...] [<options>]
+#    or: git agent trace --tasks [<task>...] [<options>]
+#    or: git agent trace --emit <event> [<options>]
+# 1: the index in words of `trace` (default: of `agent-trace`, the command).
+_git_agent_trace ()
+{
+	local i=$((${1:-${__git_cmd_idx:-1}} + 1))
+
+	case "$prev" in
+	-e|--event)
+		__gitcomp "$__git_agent_trace_events"
+		return
+		;;
+	--task)
+		__git_agent_complete_tasks "$cur"
+		return
+		;;
+	--since|--until|--agent|--grep|-n|--max-count|--emit|-m|--message|--field)
+		__git_agent_complete_nothing
+		return
+		;;
+	esac
+
+	case "$cur" in
+	--event=*)
+		__gitcomp "$__git_agent_trace_events" "" "${cur#*=}"
+		;;
+	--task=*)
+		__git_agent_complete_tasks "${cur#*=}"
+		;;
+	--color=*)
+		__gitcomp "always never auto" "" "${cur#*=}"
+		;;
+	--since=*|--until=*|--agent=*|--grep=*|--max-count=*|--emit=*|--message=*|--field=*)
+		__git_agent_complete_nothing
+		;;
+	--*)
+		__gitcomp "$__git_agent_trace_options"
+		;;
+	-*)
+		__gitcomp "-e -n -f -m -h $__git_agent_trace_options"
+		;;
+	*)
+		# Tasks, as many as wanted; an emitted event takes none.
+		while [ "$i" -lt "$cword" ]; do
+			case "${words[i]}" in
+			--emit|--emit=*)
+				__git_agent_complete_nothing
+				return
+				;;
+			esac
+			i=$((i + 1))
+		done
+		__git_agent_complete_tasks "$cur"
+		;;
+	esac
+}
+
 # usage: git agent <command> [<args>]
 _git_agent ()
 {
-	local subcommands="spawn review help"
+	local subcommands="spawn review trace help"
 	local subcommand subcommand_idx
 
 	subcommand="$(__git_find_on_cmdline --show-idx "$subcommands")"
@@ -208,10 +283,13 @@ _git_agent ()
 	review)
 		_git_agent_review "$subcommand_idx"
 		;;
+	trace)
+		_git_agent_trace "$subcommand_idx"
+		;;
 	help)
 		# git agent help [<command>]
 		if [ "$cword" -eq $((subcommand_idx + 1)) ]; then
-			__gitcomp "spawn review"
+			__gitcomp "spawn review trace"
 		else
 			__git_agent_complete_nothing
 		fi

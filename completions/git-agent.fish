@@ -78,6 +78,30 @@ function __fish_git_agent_review_needs_task
     test $skip -eq 0
 end
 
+# True when the word being completed after `trace` is a task: not an
+# option's value, and not with --emit (an emitted event takes no task
+# argument; --task names it).
+function __fish_git_agent_trace_needs_task
+    __fish_git_agent_using_command trace
+    or return 1
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l skip 0
+    for t in $tokens
+        if test $skip -eq 1
+            set skip 0
+            continue
+        end
+        switch $t
+            case --emit '--emit=*'
+                return 1
+            case -e --event --since --until --agent --grep -n --max-count -m --message --field --task
+                set skip 1
+        end
+    end
+    test $skip -eq 0
+end
+
 # The tasks: the names of the task records <git-common-dir>/agent/tasks/*.ini.
 function __fish_git_agent_tasks
     set -l dir (command git rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
@@ -106,6 +130,7 @@ complete -c git-agent -f
 # git agent
 complete -c git-agent -n __fish_git_agent_needs_command -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
 complete -c git-agent -n __fish_git_agent_needs_command -a review -d 'Record evidence of a task\'s work, and merge or abandon it'
+complete -c git-agent -n __fish_git_agent_needs_command -a trace -d 'Show, filter, follow and summarize the trace, or add an event to it'
 complete -c git-agent -n __fish_git_agent_needs_command -a help -d 'Show the manual of git agent or of a command'
 complete -c git-agent -n __fish_git_agent_needs_command -l version -d 'Show the version'
 complete -c git-agent -n __fish_git_agent_needs_command -s h -d 'Show usage and the list of commands'
@@ -113,6 +138,7 @@ complete -c git-agent -n __fish_git_agent_needs_command -s h -d 'Show usage and 
 # git agent help <command>
 complete -c git-agent -n __fish_git_agent_help_needs_topic -a spawn -d 'Turn a task into a packet, a branch and an isolated worktree'
 complete -c git-agent -n __fish_git_agent_help_needs_topic -a review -d 'Record evidence of a task\'s work, and merge or abandon it'
+complete -c git-agent -n __fish_git_agent_help_needs_topic -a trace -d 'Show, filter, follow and summarize the trace, or add an event to it'
 
 # git agent spawn [<options>] <title>...
 set -l spawn '__fish_git_agent_using_command spawn'
@@ -151,3 +177,31 @@ complete -c git-agent -n $review -l force -d 'Abandon even when the worktree has
 complete -c git-agent -n $review -l keep-branch -d 'Keep the branch when abandoning'
 complete -c git-agent -n $review -s h -d 'Show usage'
 complete -c git-agent -n $review -l help -d 'Show the manual page'
+
+# git agent trace [<task>...] [<options>]
+# git agent trace --tasks [<task>...] [<options>]
+# git agent trace --emit <event> [<options>]
+set -l trace '__fish_git_agent_using_command trace'
+set -l events task.planned worktree.created setup.done setup.failed spawn.failed \
+    agent.started agent.exited review.recorded check.passed check.failed \
+    verdict.merge verdict.changes verdict.abandon merge.done merge.failed \
+    merge.refused worktree.removed branch.deleted
+complete -c git-agent -n __fish_git_agent_trace_needs_task -a '(__fish_git_agent_tasks)' -d Task
+complete -c git-agent -n $trace -s e -l event -x -a "$events" -d 'Show only the events whose name matches a glob (repeatable)'
+complete -c git-agent -n $trace -l since -x -d 'Show only the events at or after a time (ISO-8601, or 30m, 2h, 3d, 1w ago)'
+complete -c git-agent -n $trace -l until -x -d 'Show only the events at or before a time (ISO-8601, or 30m, 2h, 3d, 1w ago)'
+complete -c git-agent -n $trace -l agent -x -d 'Show only the events of the tasks of an agent (branch prefix)'
+complete -c git-agent -n $trace -l grep -x -d 'Show only the events with a text in a string value'
+complete -c git-agent -n $trace -s n -l max-count -x -d 'Show only the last N matching events'
+complete -c git-agent -n $trace -l json -d 'Print the matching lines as stored (with --tasks, one JSON object per task)'
+complete -c git-agent -n $trace -s f -l follow -d 'Keep printing new events as they are appended'
+complete -c git-agent -n $trace -l color -f -a 'always never auto' -d 'Color the output (default: color.ui, else auto)'
+complete -c git-agent -n $trace -l no-color -d 'Do not color the output'
+complete -c git-agent -n $trace -l no-pager -d 'Do not send the output through a pager'
+complete -c git-agent -n $trace -l tasks -d 'Print one line per task: state, branch, age, +/-, verdict'
+complete -c git-agent -n $trace -l emit -x -d 'Append an event of your own to the trace'
+complete -c git-agent -n $trace -s m -l message -x -d 'The message of the emitted event'
+complete -c git-agent -n $trace -l field -x -d 'A field KEY=VALUE of the emitted event (repeatable)'
+complete -c git-agent -n $trace -l task -x -a '(__fish_git_agent_tasks)' -d 'The task of the emitted event (default: the worktree\'s task)'
+complete -c git-agent -n $trace -s h -d 'Show usage'
+complete -c git-agent -n $trace -l help -d 'Show the manual page'

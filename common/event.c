@@ -1,0 +1,587 @@
+/*
+ * Reading the event log: one strict pass over a line checks it is a JSON
+ * object in UTF-8 and finds the top-level fields the reader needs, without
+ * building a tree. The fuzz targets and the unit tests call these too.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agent.h"
+
+/* Deeper than any event; jansson itself stops at 2048. */
+#define MAX_DEPTH 128
+
+struct scanner {
+	const char *p, *end;
+	int depth;
+};
+
+/* Bytes that end the fast run inside a string: quote, backslash, controls, non-ASCII. */
+static unsigned char string_stop[256];
+
+static void init_tables(void)
+{
+	static int done;
+	int c;
+
+	if (done)
+		return;
+	for (c = 0; c < 256; c++)
+		string_stop[c] = c < 0x20 || c == '"' || c == '\\' || c >= 0x80;
+	done = 1;
+}
+
+static void skip_ws(struct scanner *s)
+{
+	while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+		s->p++;
+}
+
+static int hex4(const char *p, unsigned *out)
+{
+	unsigned v = 0;
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + (unsigned)d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* One UTF-8 sequence starting at p (a byte >= 0x80): its length, or 0. */
+static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], min, cp;
+	size_t n, i;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2, min = 0x80, cp = c & 0x1f;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3, min = 0x800, cp = c & 0x0f;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4, min = 0x10000, cp = c & 0x07;
+	else
+		return 0;
+	if ((size_t)(end - p) < n)
+		return 0;
+	for (i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+/* A string at s->p (the opening quote); fills span with what is inside. */
+static int scan_string(struct scanner *s, struct json_span *span)
+{
+	const unsigned char *p = (const unsigned char *)s->p + 1;
+	const unsigned char *end = (const unsigned char *)s->end;
+	int escaped = 0;
+
+	span->p = (const char *)p;
+	for (;;) {
+		while (p < end && !string_stop[*p])
+			p++;
+		if (p >= end || *p < 0x20)
+			return -1;
+		if (*p == '"')
+			break;
+		if (*p == '\\') {
+			unsigned u, low;
+
+			escaped = 1;
+			if (++p >= end)
+				return -1;
+			if (strchr("\"\\/bfnrt", *p) && *p) {
+				p++;
+				continue;
+			}
+			if (*p != 'u' || end - p < 5 || hex4((const char *)p + 1, &u) < 0)
+				return -1;
+			p += 5;
+			if (u >= 0xdc00 && u <= 0xdfff)
+				return -1;	/* a low surrogate alone */
+			if (u >= 0xd800 && u <= 0xdbff) {
+				if (end - p < 6 || p[0] != '\\' || p[1] != 'u' ||
+				    hex4((const char *)p + 2, &low) < 0 || low < 0xdc00 || low > 0xdfff)
+					return -1;
+				p += 6;
+			}
+			continue;
+		}
+		{
+			size_t n = utf8_sequence(p, end);
+
+			if (!n)
+				return -1;
+			p += n;
+		}
+	}
+	span->len = (size_t)((const char *)p - span->p);
+	span->type = 's';
+	span->escaped = escaped;
+	s->p = (const char *)p + 1;
+	return 0;
+}
+
+static int scan_digits(struct scanner *s)
+{
+	const char *start = s->p;
+
+	while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+		s->p++;
+	return s->p > start ? 0 : -1;
+}
+
+static int scan_number(struct scanner *s, struct json_span *span)
+{
+	span->p = s->p;
+	if (*s->p == '-')
+		s->p++;
+	if (s->p < s->end && *s->p == '0')
+		s->p++;
+	else if (scan_digits(s) < 0)
+		return -1;
+	if (s->p < s->end && *s->p == '.') {
+		s->p++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+		s->p++;
+		if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+			s->p++;
+		if (scan_digits(s) < 0)
+			return -1;
+	}
+	span->len = (size_t)(s->p - span->p);
+	span->type = 'n';
+	return 0;
+}
+
+static int scan_literal(struct scanner *s, const char *word, char type, struct json_span *span)
+{
+	size_t n = strlen(word);
+
+	if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n))
+		return -1;
+	span->p = s->p;
+	span->len = n;
+	span->type = type;
+	s->p += n;
+	return 0;
+}
+
+static int scan_value(struct scanner *s, struct json_span *span, struct event_line *fields);
+
+/* Which field of an event a top-level key names, or NULL. */
+static struct json_span *field_slot(struct event_line *ev, const struct json_span *key)
+{
+	static const struct { const char *name; size_t offset; } keys[] = {
+		{ "ts", offsetof(struct event_line, ts) },
+		{ "event", offsetof(struct event_line, event) },
+		{ "task", offsetof(struct event_line, task) },
+		{ "agent", offsetof(struct event_line, agent) },
+		{ "branch", offsetof(struct event_line, branch) },
+		{ "emitted", offsetof(struct event_line, emitted) },
+		{ "round", offsetof(struct event_line, round) },
+		{ "insertions", offsetof(struct event_line, insertions) },
+		{ "deletions", offsetof(struct event_line, deletions) },
+		{ "mergeable", offsetof(struct event_line, mergeable) },
+	};
+	size_t i;
+
+	if (key->escaped || key->len > 10)
+		return NULL;	/* an escaped key is never one of ours */
+	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
+		if (strlen(keys[i].name) == key->len && !memcmp(keys[i].name, key->p, key->len))
+			return (struct json_span *)((char *)ev + keys[i].offset);
+	return NULL;
+}
+
+static int scan_container(struct scanner *s, struct json_span *span, struct event_line *fields)
+{
+	char close = *s->p == '{' ? '}' : ']';
+	int object = close == '}';
+
+	if (++s->depth > MAX_DEPTH)
+		return -1;
+	span->p = s->p;
+	span->type = *s->p;
+	s->p++;
+	skip_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		goto done;
+	}
+	for (;;) {
+		struct json_span key, value, *slot = NULL;
+
+		if (object) {
+			if (s->p >= s->end || *s->p != '"' || scan_string(s, &key) < 0)
+				return -1;
+			skip_ws(s);
+			if (s->p >= s->end || *s->p != ':')
+				return -1;
+			s->p++;
+			skip_ws(s);
+			if (fields)
+				slot = field_slot(fields, &key);
+		}
+		if (scan_value(s, &value, NULL) < 0)
+			return -1;
+		if (slot)
+			*slot = value;	/* a repeated key: the last one counts, as in jansson */
+		skip_ws(s);
+		if (s->p >= s->end)
+			return -1;
+		if (*s->p == close) {
+			s->p++;
+			break;
+		}
+		if (*s->p != ',')
+			return -1;
+		s->p++;
+		skip_ws(s);
+	}
+done:
+	s->depth--;
+	span->len = (size_t)(s->p - span->p);
+	return 0;
+}
+
+static int scan_value(struct scanner *s, struct json_span *span, struct event_line *fields)
+{
+	memset(span, 0, sizeof(*span));
+	if (s->p >= s->end)
+		return -1;
+	switch (*s->p) {
+	case '"':
+		return scan_string(s, span);
+	case '{':
+	case '[':
+		return scan_container(s, span, *s->p == '{' ? fields : NULL);
+	case 't':
+		return scan_literal(s, "true", 't', span);
+	case 'f':
+		return scan_literal(s, "false", 'f', span);
+	case 'n':
+		return scan_literal(s, "null", 'z', span);
+	default:
+		if (*s->p == '-' || (*s->p >= '0' && *s->p <= '9'))
+			return scan_number(s, span);
+		return -1;
+	}
+}
+
+const char *event_scan(const char *line, size_t len, struct event_line *out)
+{
+	struct scanner s = { line, line + len, 0 };
+	struct json_span top;
+
+	init_tables();
+	memset(out, 0, sizeof(*out));
+	skip_ws(&s);
+	if (scan_value(&s, &top, out) < 0 || (skip_ws(&s), s.p != s.end)) {
+		if (memchr(line, '\0', len))
+			return "contains a NUL byte";
+		if (!utf8_valid(line, len))
+			return "not UTF-8";
+		return "not valid JSON";
+	}
+	if (top.type != '{')
+		return "not a JSON object";
+	if (!out->ts.type)
+		return "no \"ts\" field";
+	if (!out->event.type)
+		return "no \"event\" field";
+	if (out->event.type != 's')
+		return "\"event\" is not a string";
+	if (out->ts.type != 's' || parse_event_time(out->ts.p, out->ts.len, &out->when) < 0)
+		return "\"ts\" is not a time";
+	return NULL;
+}
+
+static void put_utf8(struct strbuf *out, unsigned cp)
+{
+	char b[4];
+	size_t n;
+
+	if (cp < 0x80)
+		b[0] = (char)cp, n = 1;
+	else if (cp < 0x800)
+		b[0] = (char)(0xc0 | cp >> 6), b[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+	else if (cp < 0x10000)
+		b[0] = (char)(0xe0 | cp >> 12), b[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+		b[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+	else
+		b[0] = (char)(0xf0 | cp >> 18), b[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+		b[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), b[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+	sb_add(out, b, n);
+}
+
+void json_span_text(const struct json_span *s, struct strbuf *out)
+{
+	const char *p = s->p, *end = s->p + s->len;
+
+	sb_reset(out);
+	if (!s->escaped) {
+		sb_add(out, p, s->len);
+		return;
+	}
+	while (p < end) {
+		const char *bs = memchr(p, '\\', (size_t)(end - p));
+		unsigned u, low;
+
+		if (!bs) {
+			sb_add(out, p, (size_t)(end - p));
+			break;
+		}
+		sb_add(out, p, (size_t)(bs - p));
+		p = bs + 1;
+		switch (*p) {
+		case 'b': sb_addch(out, '\b'); break;
+		case 'f': sb_addch(out, '\f'); break;
+		case 'n': sb_addch(out, '\n'); break;
+		case 'r': sb_addch(out, '\r'); break;
+		case 't': sb_addch(out, '\t'); break;
+		case 'u':
+			hex4(p + 1, &u);	/* checked by the scan */
+			p += 4;
+			if (u >= 0xd800 && u <= 0xdbff) {
+				hex4(p + 3, &low);
+				u = 0x10000 + ((u - 0xd800) << 10) + (low - 0xdc00);
+				p += 6;
+			}
+			put_utf8(out, u);
+			break;
+		default: sb_addch(out, *p); break;
+		}
+		p++;
+	}
+}
+
+int json_span_is(const struct json_span *s, const char *text)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t n = strlen(text);
+	int same;
+
+	if (s->type != 's')
+		return 0;
+	if (!s->escaped)
+		return s->len == n && !memcmp(s->p, text, n);
+	json_span_text(s, &sb);
+	same = sb.len == n && !memcmp(sb.buf, text, n);
+	sb_release(&sb);
+	return same;
+}
+
+long long json_span_int(const struct json_span *s, long long fallback)
+{
+	long long v = 0;
+	size_t i = 0;
+	int neg = 0;
+
+	if (s->type != 'n')
+		return fallback;
+	if (s->p[0] == '-')
+		neg = 1, i = 1;
+	for (; i < s->len; i++) {
+		if (s->p[i] < '0' || s->p[i] > '9' || v > 99999999999999LL)
+			return fallback;	/* fractions, exponents, huge */
+		v = v * 10 + (s->p[i] - '0');
+	}
+	return neg ? -v : v;
+}
+
+/* Times */
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm). */
+static long long days_from_civil(long long y, unsigned m, unsigned d)
+{
+	long long era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (long long)doe - 719468;
+}
+
+static int digits(const char *p, const char *end, int n, int *out)
+{
+	int v = 0, i;
+
+	if (end - p < n)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		v = v * 10 + (p[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+static int days_in_month(int y, int m)
+{
+	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+int parse_iso_time(const char *s, size_t len, int local, long long *out, int *date_only)
+{
+	const char *p = s, *end = s + len;
+	int y, mo, d, h = 0, mi = 0, sec = 0, ms = 0, zone = 0, has_zone = 0;
+
+	*date_only = 0;
+	if (digits(p, end, 4, &y) < 0 || end - p < 10 || p[4] != '-' ||
+	    digits(p + 5, end, 2, &mo) < 0 || p[7] != '-' || digits(p + 8, end, 2, &d) < 0)
+		return -1;
+	if (mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	p += 10;
+	if (p == end) {
+		*date_only = 1;
+	} else {
+		if (*p != 'T' && *p != 't' && *p != ' ')
+			return -1;
+		p++;
+		if (digits(p, end, 2, &h) < 0 || end - p < 5 || p[2] != ':' ||
+		    digits(p + 3, end, 2, &mi) < 0 || h > 23 || mi > 59)
+			return -1;
+		p += 5;
+		if (p < end && *p == ':') {
+			if (digits(p + 1, end, 2, &sec) < 0 || sec > 60)
+				return -1;
+			p += 3;
+			if (p < end && (*p == '.' || *p == ',')) {
+				int scale = 100, any = 0;
+
+				for (p++; p < end && *p >= '0' && *p <= '9'; p++, any = 1) {
+					ms += (*p - '0') * scale;
+					scale /= 10;
+				}
+				if (!any)
+					return -1;
+			}
+		}
+		if (p < end && (*p == 'Z' || *p == 'z')) {
+			has_zone = 1;
+			p++;
+		} else if (p < end && (*p == '+' || *p == '-')) {
+			int sign = *p == '-' ? -1 : 1, zh, zm = 0;
+
+			if (digits(p + 1, end, 2, &zh) < 0 || zh > 23)
+				return -1;
+			p += 3;
+			if (p < end && *p == ':')
+				p++;
+			if (p < end && (digits(p, end, 2, &zm) < 0 || zm > 59))
+				return -1;
+			if (p < end)
+				p += 2;
+			zone = sign * (zh * 60 + zm);
+			has_zone = 1;
+		}
+		if (p != end)
+			return -1;
+	}
+	if (has_zone || !local) {
+		long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+
+		*out = ((days * 86400 + h * 3600 + mi * 60 + sec) - zone * 60LL) * 1000 + ms;
+	} else {
+		struct tm tm;
+		time_t t;
+
+		memset(&tm, 0, sizeof(tm));
+		tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
+		tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec, tm.tm_isdst = -1;
+		if ((t = mktime(&tm)) == (time_t)-1 && (tm.tm_year != 69 || tm.tm_mday != 31))
+			return -1;
+		*out = (long long)t * 1000 + ms;
+	}
+	return 0;
+}
+
+int parse_event_time(const char *s, size_t len, long long *out)
+{
+	int date_only, y, mo, d, h, mi, sec, ms;
+
+	/* Ours, "2026-11-21T07:30:00.123Z", without the general parser. */
+	if (len == 24 && s[4] == '-' && s[7] == '-' && s[10] == 'T' && s[13] == ':' &&
+	    s[16] == ':' && s[19] == '.' && s[23] == 'Z' &&
+	    !digits(s, s + 4, 4, &y) && !digits(s + 5, s + 7, 2, &mo) &&
+	    !digits(s + 8, s + 10, 2, &d) && !digits(s + 11, s + 13, 2, &h) &&
+	    !digits(s + 14, s + 16, 2, &mi) && !digits(s + 17, s + 19, 2, &sec) &&
+	    !digits(s + 20, s + 23, 3, &ms) && mo >= 1 && mo <= 12 && d >= 1 &&
+	    d <= days_in_month(y, mo) && h < 24 && mi < 60 && sec <= 60) {
+		long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+
+		*out = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
+		return 0;
+	}
+	if (parse_iso_time(s, len, 0, out, &date_only) < 0 || date_only)
+		return -1;
+	return 0;
+}
+
+int parse_when(const char *arg, long long now, int until, long long *out)
+{
+	size_t len = strlen(arg);
+	int date_only;
+
+	if (len >= 2 && isdigit((unsigned char)arg[0]) && strspn(arg, "0123456789") == len - 1) {
+		long long unit;
+
+		switch (arg[len - 1]) {
+		case 's': unit = 1000; break;
+		case 'm': unit = 60 * 1000LL; break;
+		case 'h': unit = 3600 * 1000LL; break;
+		case 'd': unit = 86400 * 1000LL; break;
+		case 'w': unit = 7 * 86400 * 1000LL; break;
+		default: return -1;
+		}
+		if (len > 10)
+			return -1;
+		*out = now - atoll(arg) * unit;
+		return 0;
+	}
+	if (parse_iso_time(arg, len, 1, out, &date_only) < 0)
+		return -1;
+	if (date_only && until) {
+		/* The whole day: up to the last millisecond before the next one begins. */
+		struct tm tm;
+		time_t t = (time_t)(*out / 1000);
+
+		localtime_r(&t, &tm);
+		tm.tm_mday++;
+		tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		tm.tm_isdst = -1;
+		*out = (long long)mktime(&tm) * 1000 - 1;
+	}
+	return 0;
+}
