@@ -72,13 +72,15 @@ static const char *state_names[] = { "-", "planned", "running", "exited", "revie
 				     "changes requested", "merged", "abandoned", "failed" };
 
 struct task_summary {
-	char *slug, *agent, *branch;
+	const char *slug;		/* the table's key */
+	const char *agent;		/* interned */
+	char *branch;			/* NULL when it is <agent>/<slug> */
 	const char *last_event;		/* interned */
 	const char *verdict;		/* static text, or NULL */
 	enum task_state state;
 	long long first, last, events, round, insertions, deletions;
 	int mergeable;			/* -1 unknown */
-	int agent_looked_up;
+	int agent_looked_up, has_branch;
 };
 
 /* A hash table from bytes to a pointer: tasks by slug, event names. */
@@ -123,7 +125,7 @@ struct trace {
 	struct trace_options *o;
 	struct filter filter;
 	struct reader rd;
-	struct table tasks, names;
+	struct table tasks, names, agents;
 	struct task_summary **order;	/* tasks by first appearance */
 	size_t order_nr, order_alloc;
 	int color, tty;
@@ -273,7 +275,7 @@ static struct table_slot *table_add(struct table *t, const char *key, size_t len
 
 	if ((slot = table_find(t, key, len)))
 		return slot;
-	if ((t->nr + 1) * 2 > t->cap) {
+	if ((t->nr + 1) * 4 > t->cap * 3) {
 		struct table old = *t;
 
 		t->cap = old.cap ? old.cap * 2 : 256;
@@ -311,7 +313,6 @@ static void table_clear(struct table *t, int free_values)
 		if (free_values && t->slots[i].value) {
 			struct task_summary *ts = t->slots[i].value;
 
-			free(ts->agent);
 			free(ts->branch);
 			free(ts);
 		}
@@ -456,11 +457,11 @@ static struct task_summary *task_of(struct trace *tr, const struct json_span *sl
 	struct table_slot *slot;
 	struct task_summary *ts;
 
-	if (slug->type != 's')
+	if (slug->type != 's' || !slug->len)
 		return NULL;
+	if (!slug->escaped && (slot = table_find(&tr->tasks, slug->p, slug->len)))
+		return slot->value;
 	json_span_text(slug, &tr->text);
-	if (!tr->text.len)
-		return NULL;
 	slot = table_add(&tr->tasks, tr->text.buf, tr->text.len);
 	if (slot->value)
 		return slot->value;
@@ -477,27 +478,60 @@ static struct task_summary *task_of(struct trace *tr, const struct json_span *sl
 	return ts;
 }
 
+static const char *intern_agent(struct trace *tr, const char *name, size_t len)
+{
+	return table_add(&tr->agents, name, len)->key;
+}
+
+/* Whether branch is <agent>/<slug>, the branch spawn names. */
+static int usual_branch(const char *agent, const char *slug, const char *branch, size_t len)
+{
+	size_t a = strlen(agent), s = strlen(slug);
+
+	return agent && len == a + 1 + s && !memcmp(branch, agent, a) && branch[a] == '/' &&
+		!memcmp(branch + a + 1, slug, s);
+}
+
 static void learn_agent(struct trace *tr, struct task_summary *ts, const struct event_line *ev)
 {
+	struct strbuf *text = &tr->text;
+
 	if (ev->emitted.type == 't')
 		return;		/* an agent does not say who it is */
 	if (ev->agent.type == 's') {
-		json_span_text(&ev->agent, &tr->text);
-		free(ts->agent);
-		ts->agent = xstrdup(tr->text.buf ? tr->text.buf : "");
+		json_span_text(&ev->agent, text);
+		if (!ts->agent || strlen(ts->agent) != text->len || memcmp(ts->agent, text->buf, text->len))
+			ts->agent = intern_agent(tr, text->buf ? text->buf : "", text->len);
 	}
-	if (ev->branch.type == 's') {
-		json_span_text(&ev->branch, &tr->text);
-		free(ts->branch);
-		ts->branch = xstrdup(tr->text.buf ? tr->text.buf : "");
-		if (!ts->agent) {	/* agent/<slug>: the agent is what comes before */
-			size_t n = strlen(ts->branch), s = strlen(ts->slug);
+	if (ev->branch.type != 's')
+		return;
+	json_span_text(&ev->branch, text);
+	if (!text->buf)
+		return;
+	if (!ts->agent) {	/* <agent>/<slug>: the agent is what comes before */
+		size_t s = strlen(ts->slug);
 
-			if (n > s + 1 && !strcmp(ts->branch + n - s, ts->slug) &&
-			    ts->branch[n - s - 1] == '/')
-				ts->agent = xstrndup(ts->branch, n - s - 1);
-		}
+		if (text->len > s + 1 && !strcmp(text->buf + text->len - s, ts->slug) &&
+		    text->buf[text->len - s - 1] == '/')
+			ts->agent = intern_agent(tr, text->buf, text->len - s - 1);
 	}
+	if (ts->agent && usual_branch(ts->agent, ts->slug, text->buf, text->len)) {
+		free(ts->branch);
+		ts->branch = NULL;
+		ts->has_branch = 1;
+	} else if (!ts->branch || strcmp(ts->branch, text->buf)) {
+		free(ts->branch);
+		ts->branch = xstrdup(text->buf);
+		ts->has_branch = 1;
+	}
+}
+
+/* The branch, spelled out: the caller frees it. */
+static char *branch_of(const struct task_summary *ts)
+{
+	if (ts->branch)
+		return xstrdup(ts->branch);
+	return ts->has_branch ? xstrfmt("%s/%s", ts->agent, ts->slug) : NULL;
 }
 
 /* A task whose events never named its agent: its record does. */
@@ -511,7 +545,7 @@ static const char *agent_of(struct trace *tr, struct task_summary *ts)
 		ts->agent_looked_up = 1;
 		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path) &&
 		    !task_parse(&t, text.buf ? text.buf : "", &err)) {
-			ts->agent = xstrdup(t.agent);
+			ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
 			task_release(&t);
 		}
 		sb_release(&text);
@@ -521,39 +555,56 @@ static const char *agent_of(struct trace *tr, struct task_summary *ts)
 	return ts->agent;
 }
 
-static const char *intern_event(struct trace *tr, const struct json_span *name)
+/* What one of the tool's events does to its task. */
+struct event_kind {
+	const char *event;
+	enum task_state state;		/* ST_NONE: leaves it */
+	const char *verdict;		/* NULL: leaves it */
+};
+
+static const struct event_kind event_kinds[] = {
+	{ "task.planned", ST_PLANNED, NULL }, { "worktree.created", ST_RUNNING, NULL },
+	{ "agent.started", ST_RUNNING, NULL }, { "agent.exited", ST_EXITED, NULL },
+	{ "setup.failed", ST_FAILED, NULL }, { "spawn.failed", ST_FAILED, NULL },
+	{ "review.recorded", ST_REVIEWED, NULL }, { "verdict.changes", ST_CHANGES, "changes" },
+	{ "verdict.merge", ST_NONE, "merge" }, { "verdict.abandon", ST_ABANDONED, "abandon" },
+	{ "merge.refused", ST_NONE, "merge refused" }, { "merge.failed", ST_NONE, "merge failed" },
+	{ "merge.done", ST_MERGED, "merged" },
+};
+static const struct event_kind other_event = { NULL, ST_NONE, NULL };
+
+/* The event's name, kept once, and what it does. */
+static const char *intern_event(struct trace *tr, const struct json_span *name,
+				const struct event_kind **kind)
 {
 	struct table_slot *slot;
+	size_t i;
 
+	if (!name->escaped && (slot = table_find(&tr->names, name->p, name->len))) {
+		*kind = slot->value;
+		return slot->key;
+	}
 	json_span_text(name, &tr->text);
 	slot = table_add(&tr->names, tr->text.buf ? tr->text.buf : "", tr->text.len);
+	if (!slot->value) {
+		slot->value = (void *)&other_event;
+		for (i = 0; i < sizeof(event_kinds) / sizeof(*event_kinds); i++)
+			if (!strcmp(slot->key, event_kinds[i].event))
+				slot->value = (void *)&event_kinds[i];
+	}
+	*kind = slot->value;
 	return slot->key;
 }
 
 /* How one of the tool's events moves a task on. */
-static void apply_event(struct task_summary *ts, const char *name, const struct event_line *ev)
+static void apply_event(struct task_summary *ts, const struct event_kind *kind,
+			const struct event_line *ev)
 {
-	static const struct { const char *event; enum task_state state; } moves[] = {
-		{ "task.planned", ST_PLANNED }, { "worktree.created", ST_RUNNING },
-		{ "agent.started", ST_RUNNING }, { "agent.exited", ST_EXITED },
-		{ "setup.failed", ST_FAILED }, { "spawn.failed", ST_FAILED },
-		{ "review.recorded", ST_REVIEWED }, { "verdict.changes", ST_CHANGES },
-		{ "merge.done", ST_MERGED }, { "verdict.abandon", ST_ABANDONED },
-	};
-	static const struct { const char *event, *verdict; } verdicts[] = {
-		{ "verdict.merge", "merge" }, { "verdict.changes", "changes" },
-		{ "verdict.abandon", "abandon" }, { "merge.refused", "merge refused" },
-		{ "merge.failed", "merge failed" }, { "merge.done", "merged" },
-	};
-	size_t i;
-
-	for (i = 0; i < sizeof(moves) / sizeof(*moves); i++)
-		if (!strcmp(name, moves[i].event))
-			ts->state = moves[i].state;
-	for (i = 0; i < sizeof(verdicts) / sizeof(*verdicts); i++)
-		if (!strcmp(name, verdicts[i].event))
-			ts->verdict = verdicts[i].verdict;
-	if (!strcmp(name, "review.recorded")) {
+	if (kind->state != ST_NONE)
+		ts->state = kind->state;
+	if (kind->verdict)
+		ts->verdict = kind->verdict;
+	if (kind->state == ST_REVIEWED) {
 		ts->verdict = NULL;	/* a new round awaits its verdict */
 		ts->round = json_span_int(&ev->round, -1);
 		ts->insertions = json_span_int(&ev->insertions, -1);
@@ -565,18 +616,17 @@ static void apply_event(struct task_summary *ts, const char *name, const struct 
 static void summarize_event(struct trace *tr, const struct event_line *ev)
 {
 	struct task_summary *ts = task_of(tr, &ev->task);
-	const char *name;
+	const struct event_kind *kind;
 
 	if (!ts)
 		return;
 	if (!ts->events++)
 		ts->first = ev->when;
 	ts->last = ev->when;
-	name = intern_event(tr, &ev->event);
-	ts->last_event = name;
+	ts->last_event = intern_event(tr, &ev->event, &kind);
 	learn_agent(tr, ts, ev);
 	if (ev->emitted.type != 't')	/* an agent cannot move its own task on */
-		apply_event(ts, name, ev);
+		apply_event(ts, kind, ev);
 }
 
 /* Output */
@@ -1285,14 +1335,14 @@ static json_t *int_or_null(long long v)
 
 static void print_task_json(struct task_summary *ts)
 {
-	char first[80], last[80], *line;
+	char first[80], last[80], *line, *branch = branch_of(ts);
 	json_t *j = json_object();
 
 	format_utc(first, sizeof(first), ts->first);
 	format_utc(last, sizeof(last), ts->last);
 	json_object_set_new(j, "task", json_text(ts->slug));
 	json_object_set_new(j, "state", json_string(state_names[ts->state]));
-	json_object_set_new(j, "branch", json_text(ts->branch));
+	json_object_set_new(j, "branch", json_text(branch));
 	json_object_set_new(j, "agent", json_text(ts->agent));
 	json_object_set_new(j, "created", json_string(first));
 	json_object_set_new(j, "updated", json_string(last));
@@ -1306,26 +1356,33 @@ static void print_task_json(struct task_summary *ts)
 	line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	puts(line);
 	free(line);
+	free(branch);
 	json_decref(j);
 }
 
 /* Columns of the --tasks table: TASK STATE BRANCH AGE "LAST EVENT" +/- VERDICT. */
 #define TASK_COLUMNS 7
 
-static void task_cells(struct task_summary *ts, long long now, char *cells[TASK_COLUMNS])
+static void task_cells(struct task_summary *ts, long long now, struct strbuf cells[TASK_COLUMNS])
 {
-	char age[32];
+	char age[32], *branch = branch_of(ts);
+	size_t c;
 
+	for (c = 0; c < TASK_COLUMNS; c++)
+		sb_reset(&cells[c]);
 	format_age(age, sizeof(age), now - ts->first);
-	cells[0] = xstrdup(esc(ts->slug));
-	cells[1] = xstrdup(state_names[ts->state]);
-	cells[2] = xstrdup(ts->branch ? esc(ts->branch) : "-");
-	cells[3] = xstrdup(age);
-	cells[4] = xstrdup(ts->last_event ? esc(ts->last_event) : "-");
-	cells[5] = ts->insertions >= 0 || ts->deletions >= 0 ?
-		xstrfmt("+%lld -%lld", ts->insertions < 0 ? 0 : ts->insertions,
-			ts->deletions < 0 ? 0 : ts->deletions) : xstrdup("-");
-	cells[6] = xstrdup(ts->verdict ? ts->verdict : "-");
+	sb_adds(&cells[0], esc(ts->slug));
+	sb_adds(&cells[1], state_names[ts->state]);
+	sb_adds(&cells[2], branch ? esc(branch) : "-");
+	sb_adds(&cells[3], age);
+	sb_adds(&cells[4], ts->last_event ? esc(ts->last_event) : "-");
+	if (ts->insertions >= 0 || ts->deletions >= 0)
+		sb_addf(&cells[5], "+%lld -%lld", ts->insertions < 0 ? 0 : ts->insertions,
+			ts->deletions < 0 ? 0 : ts->deletions);
+	else
+		sb_adds(&cells[5], "-");
+	sb_adds(&cells[6], ts->verdict ? ts->verdict : "-");
+	free(branch);
 }
 
 static size_t display_width(const char *s)
@@ -1337,44 +1394,45 @@ static size_t display_width(const char *s)
 	return n;
 }
 
+/* Two passes over the tasks, one to size the columns and one to print them. */
 static void print_task_table(struct trace *tr, struct task_summary **tasks, size_t nr)
 {
 	static const char *header[TASK_COLUMNS] = { "TASK", "STATE", "BRANCH", "AGE", "LAST EVENT",
 						    "+/-", "VERDICT" };
+	struct strbuf cells[TASK_COLUMNS];
 	size_t width[TASK_COLUMNS], i, c;
-	char *(*cells)[TASK_COLUMNS] = xcalloc(nr ? nr : 1, sizeof(*cells));
 	long long now = now_ms();
 
+	memset(cells, 0, sizeof(cells));
 	for (c = 0; c < TASK_COLUMNS; c++)
 		width[c] = strlen(header[c]);
 	for (i = 0; i < nr; i++) {
-		task_cells(tasks[i], now, cells[i]);
+		task_cells(tasks[i], now, cells);
 		for (c = 0; c < TASK_COLUMNS; c++)
-			if (display_width(cells[i][c]) > width[c])
-				width[c] = display_width(cells[i][c]);
+			if (display_width(cells[c].buf) > width[c])
+				width[c] = display_width(cells[c].buf);
 	}
 	for (i = 0; i <= nr; i++) {
 		struct strbuf *out = &tr->line;
 
+		if (i)
+			task_cells(tasks[i - 1], now, cells);
 		sb_reset(out);
 		for (c = 0; c < TASK_COLUMNS; c++) {
-			const char *cell = i ? cells[i - 1][c] : header[c];
-			size_t pad = width[c] - display_width(cell);
+			const char *cell = i ? cells[c].buf : header[c];
 
 			if (i && c == 0)
 				add_colored(tr, out, COLOR_TASK, cell);
 			else
 				sb_adds(out, cell);
 			if (c + 1 < TASK_COLUMNS)
-				sb_addf(out, "%*s", (int)(pad + 2), "");
+				sb_addf(out, "%*s", (int)(width[c] - display_width(cell) + 2), "");
 		}
 		sb_addch(out, '\n');
 		fwrite(out->buf, 1, out->len, stdout);
 	}
-	for (i = 0; i < nr; i++)
-		for (c = 0; c < TASK_COLUMNS; c++)
-			free(cells[i][c]);
-	free(cells);
+	for (c = 0; c < TASK_COLUMNS; c++)
+		sb_release(&cells[c]);
 }
 
 static void summarize_tasks(struct trace *tr)
@@ -1517,6 +1575,7 @@ int main(int argc, char **argv)
 	strlist_clear(&tr.filter.needles);
 	table_clear(&tr.tasks, 1);
 	table_clear(&tr.names, 0);
+	table_clear(&tr.agents, 0);
 	free(tr.order);
 	sb_release(&tr.text);
 	sb_release(&tr.line);

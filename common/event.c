@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -88,6 +89,24 @@ static size_t utf8_sequence(const unsigned char *p, const unsigned char *end)
 	return n;
 }
 
+/*
+ * Whether none of 8 bytes ends a plain run (a control, quote, backslash or
+ * non-ASCII byte), tested a word at a time as strlen() does.
+ */
+static int plain_word(const unsigned char *p)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t x, quote, backslash;
+
+	memcpy(&x, p, 8);
+	if (x & highs)
+		return 0;
+	quote = x ^ (ones * '"');
+	backslash = x ^ (ones * '\\');
+	/* With no high bit set, a byte borrows into its own high bit only when it is below. */
+	return !(((x - ones * 0x20) | (quote - ones) | (backslash - ones)) & highs);
+}
+
 /* A string at s->p (the opening quote); fills span with what is inside. */
 static int scan_string(struct scanner *s, struct json_span *span)
 {
@@ -97,6 +116,8 @@ static int scan_string(struct scanner *s, struct json_span *span)
 
 	span->p = (const char *)p;
 	for (;;) {
+		while (end - p >= 8 && plain_word(p))
+			p += 8;
 		while (p < end && !string_stop[*p])
 			p++;
 		if (p >= end || *p < 0x20)
@@ -191,29 +212,33 @@ static int scan_literal(struct scanner *s, const char *word, char type, struct j
 
 static int scan_value(struct scanner *s, struct json_span *span, struct event_line *fields);
 
-/* Which field of an event a top-level key names, or NULL. */
+/* Which field of an event a top-level key names, or NULL: on every key of every line. */
 static struct json_span *field_slot(struct event_line *ev, const struct json_span *key)
 {
-	static const struct { const char *name; size_t offset; } keys[] = {
-		{ "ts", offsetof(struct event_line, ts) },
-		{ "event", offsetof(struct event_line, event) },
-		{ "task", offsetof(struct event_line, task) },
-		{ "agent", offsetof(struct event_line, agent) },
-		{ "branch", offsetof(struct event_line, branch) },
-		{ "emitted", offsetof(struct event_line, emitted) },
-		{ "round", offsetof(struct event_line, round) },
-		{ "insertions", offsetof(struct event_line, insertions) },
-		{ "deletions", offsetof(struct event_line, deletions) },
-		{ "mergeable", offsetof(struct event_line, mergeable) },
-	};
-	size_t i;
+	const char *k = key->p;
 
-	if (key->escaped || key->len > 10)
+	if (key->escaped)
 		return NULL;	/* an escaped key is never one of ours */
-	for (i = 0; i < sizeof(keys) / sizeof(*keys); i++)
-		if (strlen(keys[i].name) == key->len && !memcmp(keys[i].name, key->p, key->len))
-			return (struct json_span *)((char *)ev + keys[i].offset);
-	return NULL;
+	switch (key->len) {
+	case 2:
+		return !memcmp(k, "ts", 2) ? &ev->ts : NULL;
+	case 4:
+		return !memcmp(k, "task", 4) ? &ev->task : NULL;
+	case 5:
+		return !memcmp(k, "event", 5) ? &ev->event : !memcmp(k, "agent", 5) ? &ev->agent :
+			!memcmp(k, "round", 5) ? &ev->round : NULL;
+	case 6:
+		return !memcmp(k, "branch", 6) ? &ev->branch : NULL;
+	case 7:
+		return !memcmp(k, "emitted", 7) ? &ev->emitted : NULL;
+	case 9:
+		return !memcmp(k, "deletions", 9) ? &ev->deletions : !memcmp(k, "mergeable", 9) ?
+			&ev->mergeable : NULL;
+	case 10:
+		return !memcmp(k, "insertions", 10) ? &ev->insertions : NULL;
+	default:
+		return NULL;
+	}
 }
 
 static int scan_container(struct scanner *s, struct json_span *span, struct event_line *fields)
