@@ -102,6 +102,12 @@ function __fish_git_agent_trace_needs_task
     test $skip -eq 0
 end
 
+# True when the word being completed is `--color=...`: its value is optional
+# and only given after `=`, so it is not an option argument fish knows of.
+function __fish_git_agent_completing_color
+    string match -q -- '--color=*' (commandline -ct)
+end
+
 # The tasks: the names of the task records <git-common-dir>/agent/tasks/*.ini.
 function __fish_git_agent_tasks
     set -l dir (command git rev-parse --path-format=absolute --git-common-dir 2>/dev/null)
@@ -195,7 +201,8 @@ complete -c git-agent -n $trace -l grep -x -d 'Show only the events with a text 
 complete -c git-agent -n $trace -s n -l max-count -x -d 'Show only the last N matching events'
 complete -c git-agent -n $trace -l json -d 'Print the matching lines as stored (with --tasks, one JSON object per task)'
 complete -c git-agent -n $trace -s f -l follow -d 'Keep printing new events as they are appended'
-complete -c git-agent -n $trace -l color -f -a 'always never auto' -d 'Color the output (default: color.ui, else auto)'
+complete -c git-agent -n $trace -l color -d 'Color the output (default: color.ui, else auto)'
+complete -c git-agent -n "$trace; and __fish_git_agent_completing_color" -a '--color=always --color=never --color=auto' -d 'Color the output'
 complete -c git-agent -n $trace -l no-color -d 'Do not color the output'
 complete -c git-agent -n $trace -l no-pager -d 'Do not send the output through a pager'
 complete -c git-agent -n $trace -l tasks -d 'Print one line per task: state, branch, age, +/-, verdict'

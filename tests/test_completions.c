@@ -330,7 +330,7 @@ static struct fixture {
 	char *build;     /* $GIT_AGENT_BUILD_DIR */
 	char *root;      /* temporary directory holding all below */
 	char *home;
-	char *bin;       /* git-agent, git-agent-spawn, git-agent-review; first on PATH */
+	char *bin;       /* git-agent and git-agent-{spawn,review,trace}; first on PATH */
 	char *data;      /* XDG_DATA_HOME: bash-completion looks here */
 	char *zshdir;    /* an fpath directory with _git-agent */
 	char *fishdir;   /* a completions directory with git-agent.fish */
@@ -447,6 +447,7 @@ static void setup(const char *shell)
 	install_program("git-agent");
 	install_program("git-agent-spawn");
 	install_program("git-agent-review");
+	install_program("git-agent-trace");
 	p = fmt("%s/bash-completion/completions/git-agent", fx.data);
 	install_completion("git-agent.bash", p);
 	free(p);
@@ -751,9 +752,10 @@ TestSuite(bash, .fini = teardown, .timeout = 300);
 
 Test(bash, commands)
 {
-	const char *const cmds[] = { "spawn", "review", "help", NULL };
+	const char *const cmds[] = { "spawn", "review", "trace", "help", NULL };
 	const char *const spawn[] = { "spawn", NULL };
 	const char *const review[] = { "review", NULL };
+	const char *const trace[] = { "trace", NULL };
 	const char *const options[] = { "--version", "-h", NULL };
 	const char *const agent[] = { "agent", NULL };
 
@@ -761,6 +763,7 @@ Test(bash, commands)
 	bash_expect("git agent ", cmds, 1);
 	bash_expect("git agent sp", spawn, 1);
 	bash_expect("git agent rev", review, 1);
+	bash_expect("git agent tr", trace, 1);
 	bash_expect("git agent -", options, 1);
 	/* git itself lists git-agent, found on PATH */
 	bash_expect("git ag", agent, 0);
@@ -826,16 +829,19 @@ Test(bash, file_names)
 
 Test(bash, help)
 {
-	const char *const topics[] = { "spawn", "review", NULL };
+	const char *const topics[] = { "spawn", "review", "trace", NULL };
 	const char *const spawn[] = { "spawn", NULL };
 	const char *const review[] = { "review", NULL };
+	const char *const trace[] = { "trace", NULL };
 
 	setup("bash");
 	bash_expect("git agent help ", topics, 1);
 	bash_expect("git agent help s", spawn, 1);
 	bash_expect("git agent help r", review, 1);
+	bash_expect("git agent help t", trace, 1);
 	bash_expect_nothing("git agent help spawn ");
 	bash_expect_nothing("git agent help review ");
+	bash_expect_nothing("git agent help trace ");
 }
 
 Test(bash, review_options)
@@ -895,6 +901,100 @@ Test(bash, review_no_candidates)
 	bash_expect_nothing("git agent review --request-changes=");
 }
 
+/* The events of the tool, as `git agent trace --event` completes them. */
+static const char *const events[] = {
+	"task.planned", "worktree.created", "setup.done", "setup.failed",
+	"spawn.failed", "agent.started", "agent.exited", "review.recorded",
+	"check.passed", "check.failed", "verdict.merge", "verdict.changes",
+	"verdict.abandon", "merge.done", "merge.failed", "merge.refused",
+	"worktree.removed", "branch.deleted", NULL
+};
+
+static const char *const merge_events[] = {
+	"merge.done", "merge.failed", "merge.refused", NULL
+};
+
+Test(bash, trace_options)
+{
+	/* Options taking an argument end in `=`; --color takes its value
+	 * only after `=`, optionally, so it is listed without one. */
+	const char *const all[] = {
+		"--event=", "--since=", "--until=", "--agent=", "--grep=",
+		"--max-count=", "--json", "--follow", "--color", "--no-color",
+		"--no-pager", "--tasks", "--emit=", "--message=", "--field=",
+		"--task=", "--help", NULL
+	};
+	const char *const ev[] = { "--event=", NULL };
+	const char *const ta[] = { "--tasks", "--task=", NULL };
+	const char *const dashed[] = { "-e", "-n", "-f", "-m", "-h", "--follow", NULL };
+
+	setup("bash");
+	bash_expect("git agent trace --", all, 1);
+	bash_expect("git agent trace --ev", ev, 1);
+	bash_expect("git agent trace --ta", ta, 1);
+	bash_expect("git agent trace -", dashed, 0);
+	bash_expect("git agent trace --since 2h --", all, 1);
+	bash_expect("git agent trace billing-export --", all, 1);
+}
+
+Test(bash, trace_colors)
+{
+	const char *const whens[] = { "always", "never", "auto", NULL };
+	const char *const never[] = { "never", NULL };
+
+	setup("bash");
+	bash_expect("git agent trace --color=", whens, 1);
+	bash_expect("git agent trace --color=n", never, 1);
+}
+
+Test(bash, trace_events)
+{
+	const char *const planned[] = { "task.planned", NULL };
+
+	setup("bash");
+	bash_expect("git agent trace --event ", events, 1);
+	bash_expect("git agent trace -e ", events, 1);
+	bash_expect("git agent trace --event=", events, 1);
+	bash_expect("git agent trace --event merge.", merge_events, 1);
+	bash_expect("git agent trace --event=merge.", merge_events, 1);
+	bash_expect("git agent trace billing-export -e task", planned, 1);
+}
+
+Test(bash, trace_task_names)
+{
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("bash");
+	make_task_records();
+	bash_expect("git agent trace ", tasks, 1);
+	bash_expect("git agent trace f", fix, 1);
+	/* Several tasks may be given. */
+	bash_expect("git agent trace billing-export ", tasks, 1);
+	bash_expect("git agent trace --event merge.done ", tasks, 1);
+	bash_expect("git agent trace --since 2h -n 5 ", tasks, 1);
+	bash_expect("git agent trace --color ", tasks, 1);
+	bash_expect("git agent trace --tasks ", tasks, 1);
+	bash_expect("git agent trace --emit deploy --task ", tasks, 1);
+	bash_expect("git agent trace --emit deploy --task=f", fix, 1);
+}
+
+Test(bash, trace_no_candidates)
+{
+	setup("bash");
+	make_task_records();
+	bash_expect_nothing("git agent trace --since ");
+	bash_expect_nothing("git agent trace --until=");
+	bash_expect_nothing("git agent trace --agent ");
+	bash_expect_nothing("git agent trace --grep ");
+	bash_expect_nothing("git agent trace -n ");
+	bash_expect_nothing("git agent trace --max-count=");
+	bash_expect_nothing("git agent trace --emit ");
+	bash_expect_nothing("git agent trace --emit deploy -m ");
+	bash_expect_nothing("git agent trace --emit deploy --field ");
+	/* An emitted event takes no task argument. */
+	bash_expect_nothing("git agent trace --emit deploy ");
+}
+
 /* ------------------------------------------------------------------ */
 /* zsh                                                                  */
 
@@ -950,15 +1050,16 @@ Test(zsh, commands)
 	const char *const agent[] = { "agent", NULL };
 	const char *const options[] = { "--version", "-h", NULL };
 	const char *const review[] = { "review", NULL };
+	const char *const trace[] = { "trace", NULL };
 	size_t i;
 	char *shown;
 
 	setup("zsh");
 	zsh_complete("git agent ", &got, &desc);
 	shown = list_show(&got);
-	cr_expect(got.n == 3 && list_has(&got, "spawn") && list_has(&got, "review") &&
-		  list_has(&got, "help"),
-		  "zsh: 'git agent <TAB>' offers %s; want spawn, review and help", shown);
+	cr_expect(got.n == 4 && list_has(&got, "spawn") && list_has(&got, "review") &&
+		  list_has(&got, "trace") && list_has(&got, "help"),
+		  "zsh: 'git agent <TAB>' offers %s; want spawn, review, trace and help", shown);
 	free(shown);
 	for (i = 0; i < got.n; i++)
 		cr_expect(strstr(desc.v[i], " -- ") != NULL,
@@ -970,6 +1071,7 @@ Test(zsh, commands)
 	zsh_expect("git ag", agent, 0);
 	zsh_expect("git agent -", options, 1);
 	zsh_expect("git agent rev", review, 1);
+	zsh_expect("git agent tr", trace, 1);
 }
 
 /* Every candidate zsh offers for line comes with a description. */
@@ -1022,7 +1124,7 @@ Test(zsh, arguments)
 	const char *const none[] = { NULL };
 	const char *const outdir[] = { "outdir", NULL };
 	const char *const notes[] = { "notes.txt", NULL };
-	const char *const topics[] = { "spawn", "review", NULL };
+	const char *const topics[] = { "spawn", "review", "trace", NULL };
 
 	setup("zsh");
 	zsh_expect("git agent spawn --agent ", none, 1);
@@ -1080,6 +1182,65 @@ Test(zsh, review_task_names)
 	zsh_expect("git agent review --stat-width ", none, 1);
 }
 
+Test(zsh, trace_options)
+{
+	const char *const all[] = {
+		"--event", "--since", "--until", "--agent", "--grep",
+		"--max-count", "--json", "--follow", "--color", "--no-color",
+		"--no-pager", "--tasks", "--emit", "--message", "--field",
+		"--task", "--help", NULL
+	};
+	const char *const json[] = { "--json", NULL };
+
+	setup("zsh");
+	zsh_expect("git agent trace --", all, 1);
+	zsh_expect("git agent trace --js", json, 1);
+	zsh_expect("git agent trace billing-export --", all, 1);
+	/* The executables themselves. */
+	zsh_expect("git-agent trace --js", json, 1);
+	zsh_expect("git-agent-trace --js", json, 1);
+
+	zsh_expect_described("git agent trace --");
+}
+
+Test(zsh, trace_colors)
+{
+	const char *const whens[] = { "always", "never", "auto", NULL };
+
+	setup("zsh");
+	zsh_expect("git agent trace --color=", whens, 1);
+}
+
+Test(zsh, trace_events)
+{
+	setup("zsh");
+	zsh_expect("git agent trace --event ", events, 1);
+	zsh_expect("git agent trace -e ", events, 1);
+	zsh_expect("git agent trace --event=", events, 1);
+	zsh_expect("git agent trace --event merge.", merge_events, 1);
+	zsh_expect("git-agent-trace -e ", events, 1);
+}
+
+Test(zsh, trace_task_names)
+{
+	const char *const none[] = { NULL };
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("zsh");
+	make_task_records();
+	zsh_expect("git agent trace ", tasks, 1);
+	zsh_expect("git agent trace f", fix, 1);
+	zsh_expect("git agent trace billing-export ", tasks, 1);
+	zsh_expect("git agent trace --event merge.done ", tasks, 1);
+	zsh_expect("git agent trace --color ", tasks, 1);
+	zsh_expect("git agent trace --emit deploy --task ", tasks, 1);
+	zsh_expect("git-agent-trace ", tasks, 1);
+	zsh_expect("git agent trace --since ", none, 1);
+	zsh_expect("git agent trace --grep ", none, 1);
+	zsh_expect("git agent trace --emit ", none, 1);
+	zsh_expect("git agent trace --emit deploy --field ", none, 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* fish                                                                 */
 
@@ -1116,14 +1277,16 @@ TestSuite(fish, .fini = teardown, .timeout = 300);
 
 Test(fish, commands)
 {
-	const char *const cmds[] = { "spawn", "review", "help", NULL };
-	const char *const topics[] = { "spawn", "review", NULL };
+	const char *const cmds[] = { "spawn", "review", "trace", "help", NULL };
+	const char *const topics[] = { "spawn", "review", "trace", NULL };
 	const char *const review[] = { "review", NULL };
+	const char *const trace[] = { "trace", NULL };
 
 	setup("fish");
 	fish_expect("git agent ", cmds, 1);
 	fish_expect("git-agent ", cmds, 1);
 	fish_expect("git agent rev", review, 1);
+	fish_expect("git agent tr", trace, 1);
 	fish_expect("git agent help ", topics, 1);
 	fish_expect("git-agent help ", topics, 1);
 }
@@ -1219,4 +1382,66 @@ Test(fish, review_task_names)
 	fish_expect("git agent review billing-export ", none, 1);
 	fish_expect("git agent review --check ", none, 1);
 	fish_expect("git agent review --stat-width ", none, 1);
+}
+
+Test(fish, trace_options)
+{
+	const char *const all[] = {
+		"--event", "--since", "--until", "--agent", "--grep",
+		"--max-count", "--json", "--follow", "--color", "--no-color",
+		"--no-pager", "--tasks", "--emit", "--message", "--field",
+		"--task", "--help", NULL
+	};
+	const char *const json[] = { "--json", NULL };
+
+	setup("fish");
+	fish_expect("git agent trace --", all, 1);
+	fish_expect("git-agent trace --", all, 1);
+	fish_expect("git agent trace --js", json, 1);
+	fish_expect("git agent trace billing-export --", all, 1);
+}
+
+Test(fish, trace_colors)
+{
+	const char *const with_eq[] = {
+		"--color=always", "--color=never", "--color=auto", NULL
+	};
+
+	setup("fish");
+	fish_expect("git agent trace --color=", with_eq, 1);
+}
+
+Test(fish, trace_events)
+{
+	const char *const with_eq[] = {
+		"--event=merge.done", "--event=merge.failed", "--event=merge.refused", NULL
+	};
+
+	setup("fish");
+	fish_expect("git agent trace --event ", events, 1);
+	fish_expect("git agent trace -e ", events, 1);
+	fish_expect("git-agent trace --event ", events, 1);
+	fish_expect("git agent trace --event merge.", merge_events, 1);
+	fish_expect("git agent trace --event=merge.", with_eq, 1);
+}
+
+Test(fish, trace_task_names)
+{
+	const char *const none[] = { NULL };
+	const char *const fix[] = { "fix-login", NULL };
+
+	setup("fish");
+	make_task_records();
+	fish_expect("git agent trace ", tasks, 1);
+	fish_expect("git-agent trace ", tasks, 1);
+	fish_expect("git agent trace f", fix, 1);
+	fish_expect("git agent trace billing-export ", tasks, 1);
+	fish_expect("git agent trace --event merge.done ", tasks, 1);
+	fish_expect("git agent trace --color ", tasks, 1);
+	fish_expect("git agent trace --emit deploy --task ", tasks, 1);
+	fish_expect("git agent trace --since ", none, 1);
+	fish_expect("git agent trace --grep ", none, 1);
+	fish_expect("git agent trace --emit ", none, 1);
+	fish_expect("git agent trace --emit deploy ", none, 1);
+	fish_expect("git agent trace --emit deploy --field ", none, 1);
 }

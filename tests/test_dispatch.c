@@ -43,8 +43,8 @@ Test(dispatch, dash_h_lists_commands_on_stdout_and_exits_129)
 	assert_contains(r.out, "usage: git agent");
 	assert_contains(r.out, "\n   spawn ");
 	assert_contains(r.out, "\n   review ");
-	/* Only the commands that exist: trace does not yet. */
-	assert_not_contains(r.out, "trace ");
+	assert_contains(r.out, "\n   trace ");
+	/* Only the commands that exist. */
 	assert_not_contains(r.out, "--run");
 }
 
@@ -224,4 +224,32 @@ Test(dispatch, help_of_an_unknown_command_is_a_usage_error)
 	run(&r, NULL, "git agent help foo");
 	assert_status(&r, 129);
 	assert_contains(r.err, "'foo'");
+}
+
+Test(dispatch, trace_dash_h_prints_usage_on_stdout)
+{
+	struct result r;
+
+	run(&r, NULL, "git agent trace -h");
+	assert_status(&r, 129);
+	cr_assert_str_empty(r.err);
+	cr_assert(!strncmp(r.out, "usage: git agent trace", 22), "stdout: %s", r.out);
+	run(&r, NULL, "git agent-trace -h");
+	assert_status(&r, 129);
+	cr_assert(!strncmp(r.out, "usage: git agent trace", 22), "stdout: %s", r.out);
+}
+
+Test(dispatch, trace_dash_dash_help_shows_the_trace_man_page)
+{
+	struct result r;
+
+	use_built_man_pages();
+	make_repo("repo");
+	run(&r, sandbox_path("repo"), "git agent trace --help");
+	assert_status(&r, 0);
+	assert_contains(r.out, "GIT-AGENT-TRACE(1)");
+	assert_contains(r.out, "--follow");
+	run(&r, NULL, "git agent help trace");
+	assert_status(&r, 0);
+	assert_contains(r.out, "GIT-AGENT-TRACE(1)");
 }
