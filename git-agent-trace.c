@@ -1533,6 +1533,49 @@ static void emit_event(struct trace *tr)
 	free(slug);
 }
 
+/* Printing or summarizing: the filter, the reader, color and pager set up. */
+static void read_log(struct trace *tr)
+{
+	const struct trace_options *o = tr->o;
+
+	set_up_filter(&tr->filter, o);
+	tr->rd.path = tr->repo.config.trace;
+	tr->rd.fd = -1;
+	tr->rd.limit = -1;
+	tr->rd.buf = xmalloc(READ_SIZE + TRACE_MAX_LINE + 1);
+	tr->tty = isatty(STDOUT_FILENO);
+	tr->color = want_color(tr);
+	if (o->follow)
+		catch_interrupts();
+	start_pager(tr);
+	if (o->mode == SUMMARIZE_TASKS)
+		summarize_tasks(tr);
+	else
+		print_events(tr);
+	if (fflush(stdout) == EOF && errno == EPIPE) {
+		signal(SIGPIPE, SIG_DFL);	/* as git: a closed pipe ends us quietly */
+		raise(SIGPIPE);
+	}
+	finish_stdout();
+	wait_for_pager(tr);
+}
+
+static void trace_release(struct trace *tr)
+{
+	if (tr->rd.fd >= 0)
+		close(tr->rd.fd);
+	free(tr->rd.buf);
+	free(tr->filter.next);
+	strlist_clear(&tr->filter.needles);
+	table_clear(&tr->tasks, 1);
+	table_clear(&tr->names, 0);
+	table_clear(&tr->agents, 0);
+	free(tr->order);
+	sb_release(&tr->text);
+	sb_release(&tr->line);
+	agent_repo_close(&tr->repo);
+}
+
 int main(int argc, char **argv)
 {
 	struct trace_options o;
@@ -1541,47 +1584,15 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &o);
 	memset(&tr, 0, sizeof(tr));
 	tr.o = &o;
-	agent_repo_open(&tr.repo);
-	if (o.mode == EMIT_EVENT) {
-		emit_event(&tr);
-		agent_repo_close(&tr.repo);
-		return 0;
-	}
-	set_up_filter(&tr.filter, &o);
-	tr.rd.path = tr.repo.config.trace;
 	tr.rd.fd = -1;
-	tr.rd.limit = -1;
-	tr.rd.buf = xmalloc(READ_SIZE + TRACE_MAX_LINE + 1);
-	tr.tty = isatty(STDOUT_FILENO);
-	tr.color = want_color(&tr);
-	if (o.follow)
-		catch_interrupts();
-	start_pager(&tr);
-	if (o.mode == SUMMARIZE_TASKS)
-		summarize_tasks(&tr);
+	agent_repo_open(&tr.repo);
+	if (o.mode == EMIT_EVENT)
+		emit_event(&tr);
 	else
-		print_events(&tr);
-	if (fflush(stdout) == EOF && errno == EPIPE) {
-		signal(SIGPIPE, SIG_DFL);
-		raise(SIGPIPE);
-	}
-	finish_stdout();
-	wait_for_pager(&tr);
-
-	if (tr.rd.fd >= 0)
-		close(tr.rd.fd);
-	free(tr.rd.buf);
-	free(tr.filter.next);
-	strlist_clear(&tr.filter.needles);
-	table_clear(&tr.tasks, 1);
-	table_clear(&tr.names, 0);
-	table_clear(&tr.agents, 0);
-	free(tr.order);
-	sb_release(&tr.text);
-	sb_release(&tr.line);
+		read_log(&tr);
+	trace_release(&tr);
 	strlist_clear(&o.tasks);
 	strlist_clear(&o.events);
 	strlist_clear(&o.fields);
-	agent_repo_close(&tr.repo);
 	return 0;
 }

@@ -1,16 +1,20 @@
 /*
  * timeit: run one command once and print its wall-clock time in nanoseconds.
  *
- *   timeit [-o LOG] [--] COMMAND [ARG...]
+ *   timeit [-o LOG] [-r] [--] COMMAND [ARG...]
  *
  * The child's stdout and stderr go to LOG (truncated; default /dev/null), which
  * is opened before the clock starts.  The time is taken with CLOCK_MONOTONIC
  * around fork + exec + wait, so it includes process start-up, as a user sees
  * it, and nothing of the calling shell.  On success prints "<ns>\n" and exits 0;
  * if the command fails, prints nothing and exits with its status (127 if it
- * could not be run, 128+N if killed by signal N).
+ * could not be run, 128+N if killed by signal N).  With -r it prints
+ * "<ns> <KB>\n": KB is the peak resident set size of the command, that is of
+ * the largest process of its tree that was waited for (getrusage's
+ * RUSAGE_CHILDREN, as /usr/bin/time reports it).
  *
- * Used by bench/spawn.sh; built there with `cc -O2`.
+ * Used by bench/spawn.sh, bench/review.sh and bench/trace.sh; built there with
+ * `cc -O2`.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -18,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -38,17 +43,25 @@ int main(int argc, char **argv)
 {
 	const char *log = "/dev/null";
 	long long t0, t1;
-	int i = 1, fd, status;
+	int i = 1, fd, status, rss = 0;
+	struct rusage ru;
 	pid_t pid;
 
-	if (i + 1 < argc && strcmp(argv[i], "-o") == 0) {
-		log = argv[i + 1];
-		i += 2;
+	for (;;) {
+		if (i + 1 < argc && strcmp(argv[i], "-o") == 0) {
+			log = argv[i + 1];
+			i += 2;
+		} else if (i < argc && strcmp(argv[i], "-r") == 0) {
+			rss = 1;
+			i++;
+		} else {
+			break;
+		}
 	}
 	if (i < argc && strcmp(argv[i], "--") == 0)
 		i++;
 	if (i >= argc) {
-		fputs("usage: timeit [-o LOG] [--] COMMAND [ARG...]\n", stderr);
+		fputs("usage: timeit [-o LOG] [-r] [--] COMMAND [ARG...]\n", stderr);
 		return 129;
 	}
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -84,6 +97,14 @@ int main(int argc, char **argv)
 		return 128 + WTERMSIG(status);
 	if (WEXITSTATUS(status) != 0)
 		return WEXITSTATUS(status);
-	printf("%lld\n", t1 - t0);
+	if (!rss) {
+		printf("%lld\n", t1 - t0);
+		return 0;
+	}
+	if (getrusage(RUSAGE_CHILDREN, &ru) != 0) {
+		perror("timeit: getrusage");
+		return 125;
+	}
+	printf("%lld %ld\n", t1 - t0, ru.ru_maxrss);
 	return 0;
 }
