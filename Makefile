@@ -86,13 +86,20 @@ lint-man: $(MANPAGES)
 		[ -z "$$out" ] || { echo "$$m:"; echo "$$out"; exit 1; }; \
 	done
 
-# spawn against git worktree add on a generated 5,000-file repository.
+# All three: spawn against git worktree add on a generated 5,000-file
+# repository, then what bench-review and bench-trace (which needs jq) run.
 bench: all
 	bench/spawn.sh
+	bench/review.sh
+	bench/trace.sh
 
 # review against the git diff and status it replaces, on a generated 10,000-file repository.
 bench-review: all
 	bench/review.sh
+
+# trace against jq and grep -F on a generated log of 1,000,000 events for 20,000 tasks.
+bench-trace: all
+	bench/trace.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -130,4 +137,4 @@ clean:
 	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
 	rm -rf $(SANLOG)
 
-.PHONY: all check lint-man bench bench-review install uninstall deps clean FORCE
+.PHONY: all check lint-man bench bench-review bench-trace install uninstall deps clean FORCE

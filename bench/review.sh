@@ -35,6 +35,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+bench_name=review.sh
 work=${BENCH_WORK:-$here/work}
 out=${BENCH_RESULTS:-$here/results/review.json}
 case $work in /*) ;; *) work=$PWD/$work ;; esac
@@ -45,11 +46,7 @@ files=${FILES:-10000}
 changed=${CHANGED:-3000}
 src=${BENCH_REPO:-}
 range=${BENCH_RANGE:-}
-
-die() {
-	echo "review.sh: $*" >&2
-	exit 1
-}
+. "$here/lib.sh"
 
 for v in "$runs" "$warmup" "$files" "$changed"; do
 	case $v in '' | *[!0-9]*) die "RUNS, WARMUP, FILES and CHANGED must be numbers" ;; esac
@@ -73,17 +70,8 @@ done
 command -v python3 >/dev/null || die "python3 is needed to compute the medians"
 command -v cc >/dev/null || die "a C compiler (cc) is needed for the timer"
 
-# The binaries under test come first; a clean, fixed git configuration
-# (no ~/.gitconfig, no /etc/gitconfig) so both sides run the same way.
-PATH=$root:$PATH
-export PATH
-unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_OBJECT_DIRECTORY \
-	GIT_CEILING_DIRECTORIES XDG_CONFIG_HOME
 dir=$work/review # everything this script makes, and nothing else
-HOME=$dir/home
-GIT_CONFIG_NOSYSTEM=1
-LC_ALL=C
-export HOME GIT_CONFIG_NOSYSTEM LC_ALL
+bench_env "$dir/home"
 for exe in git-agent-spawn git-agent-review; do
 	[ "$(command -v "$exe")" = "$root/$exe" ] ||
 		die "$exe resolves to $(command -v "$exe"), not $root/$exe"
@@ -99,8 +87,7 @@ log=$dir/last.log
 # Start from scratch; remove only what this script makes.
 rm -rf "${dir:?}"
 mkdir -p "$HOME" "$samples" "$bout" "$(dirname "$out")"
-cc -O2 -o "$dir/timeit" "$here/timeit.c" || die "cannot build the timer"
-timeit=$dir/timeit
+bench_timer "$dir"
 
 quiet() { # run a setup step; show its output only when it fails
 	"$@" >"$dir/step.log" 2>&1 || {
@@ -256,16 +243,6 @@ q() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 } >"$bsh"
 echo '#!/bin/sh' >"$esh"
 
-measure() { # measure FILE CMD...: time CMD once, append ns to FILE
-	local file=$1 ns
-	shift
-	if ! ns=$("$timeit" -o "$log" "$@"); then
-		cat "$log" >&2
-		die "command failed: $*"
-	fi
-	if [ -n "$file" ]; then echo "$ns" >>"$file"; fi
-}
-
 round_dir() { # the one round under $tasks/t/review, or die
 	local r n=0 found=
 	for r in "$tasks/t/review"/[0-9]*; do
@@ -325,7 +302,7 @@ round() { # round N PREFIX: a and b, order alternating
 	measure "$2${2:+c}" sh "$esh"
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 echo "review.sh: $warmup warm-up rounds, then $runs rounds (a, b alternating, then c)" >&2
 for n in $(seq 1 "$warmup"); do
 	round "$n" ""
@@ -335,7 +312,7 @@ for n in $(seq 1 "$runs"); do
 	printf '.' >&2
 done
 echo >&2
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # Peak memory of one run of each, outside the timed loop.
 rss_a=
@@ -351,19 +328,7 @@ if [ -x /usr/bin/time ]; then
 	rm -f "$bout/diff.patch" "$bout/diffstat.txt" "$bout/status.txt"
 fi
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-[ -n "$cpu" ] || cpu=$(sed -n 's/^\(Hardware\|cpu model\|Processor\)[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-
-BENCH_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ) \
-BENCH_NPROC=$(nproc) \
-BENCH_CPU=${cpu:-unknown} \
-BENCH_KERNEL=$(uname -sr) \
-BENCH_WORK=$work \
-BENCH_FS=$(stat -f -c %T "$work" 2>/dev/null || echo unknown) \
-BENCH_GIT=$(git --version) \
-BENCH_AGENT=$(git agent --version) \
-BENCH_PROJECT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) \
-BENCH_PROJECT_DIRTY=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | wc -l) \
+bench_host
 BENCH_MODE=$mode \
 BENCH_SOURCE=$src BENCH_RANGE_SPEC=$range \
 BENCH_BASE=$base BENCH_MERGE_BASE=$mb BENCH_TIP=$head_a \
@@ -376,23 +341,14 @@ BENCH_RUNS=$runs BENCH_WARMUP=$warmup \
 BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
 BENCH_RSS_A=$rss_a BENCH_RSS_B=$rss_b \
 BENCH_STRICT=${BENCH_STRICT:-0} \
-	python3 - "$samples" "$out" <<'EOF'
-import json, os, statistics, sys
+	python3 - "$samples" "$out" "$here" <<'EOF'
+import os, sys
 
-samples, out = sys.argv[1], sys.argv[2]
+samples, out, here = sys.argv[1:4]
+sys.path.insert(0, here)
+from benchlib import load, summary, paired, machine, write_json, host_line, table
+
 env = os.environ
-
-def load(name):
-    with open(os.path.join(samples, name)) as f:
-        return [int(x) / 1e6 for x in f.read().split()]
-
-def summary(ms):
-    q = statistics.quantiles(ms, n=10)
-    return {"runs": len(ms), "median_ms": round(statistics.median(ms), 3),
-            "min_ms": round(min(ms), 3), "p10_ms": round(q[0], 3),
-            "p90_ms": round(q[-1], 3), "max_ms": round(max(ms), 3),
-            "mean_ms": round(statistics.fmean(ms), 3),
-            "samples_ms": [round(x, 3) for x in ms]}
 
 base = env["BENCH_BASE"]
 rows = [("review", "a", "git agent review t"),
@@ -403,13 +359,11 @@ rows = [("review", "a", "git agent review t"),
         ("sh_start", "c", "sh empty.sh")]
 res = {}
 for key, f, cmd in rows:
-    res[key] = summary(load(f))
+    res[key] = summary(load(samples, f))
     res[key]["command"] = cmd
 ratio = res["review"]["median_ms"] / res["git_diff_stat_patch_status"]["median_ms"]
-# The same ratio taken round by round (a and b ran back to back): less
-# sensitive to load that drifts during the run.
-paired = statistics.median(a / b for a, b in zip(res["review"]["samples_ms"],
-                                                 res["git_diff_stat_patch_status"]["samples_ms"]))
+# The same ratio taken round by round: less sensitive to load that drifts.
+pair = paired(res["review"], res["git_diff_stat_patch_status"])
 rss = {key: int(env[var]) if env.get(var) else None
        for key, var in (("review", "BENCH_RSS_A"), ("git_diff_stat_patch_status", "BENCH_RSS_B"))}
 targets = {"ratio_review_vs_git_max": 1.0}
@@ -435,48 +389,29 @@ else:
 
 doc = {
     "benchmark": "git agent review",
-    "date": env["BENCH_DATE"],
-    "host": {"nproc": int(env["BENCH_NPROC"]), "cpu_model": env["BENCH_CPU"],
-             "kernel": env["BENCH_KERNEL"],
-             "work_dir": env["BENCH_WORK"], "work_fs": env["BENCH_FS"],
-             "loadavg_start": env["BENCH_LOAD_START"], "loadavg_end": env["BENCH_LOAD_END"]},
-    "git_version": env["BENCH_GIT"],
-    "git_agent_version": env["BENCH_AGENT"],
-    "project_commit": env["BENCH_PROJECT"],
-    "project_modified_files": int(env["BENCH_PROJECT_DIRTY"]),
+    **machine(env),
     "repository": {"files": int(env["BENCH_REPO_FILES"]),
                    "files_at_tip": int(env["BENCH_TASK_FILES"])},
     "workload": workload,
     "rounds": {"measured": int(env["BENCH_RUNS"]), "warmup": int(env["BENCH_WARMUP"])},
     "results": res,
     "ratio_review_vs_git": round(ratio, 3),
-    "ratio_paired_median": round(paired, 3),
+    "ratio_paired_median": round(pair, 3),
     "peak_rss_kb": rss if rss["review"] is not None else None,
     "targets": targets,
     "met": met,
 }
-with open(out, "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
+write_json(out, doc)
 
-show_rss = doc["peak_rss_kb"] is not None
-head = f"{'name':<44} {'runs':>5} {'median ms':>10} {'ratio':>7}"
-if show_rss:
-    head += f" {'peak RSS KB':>12}"
-print(head)
-print("-" * len(head))
 def line(label, key, ratio_txt=""):
-    r = res[key]
-    s = f"{label:<44} {r['runs']:>5} {r['median_ms']:>10.2f} {ratio_txt:>7}"
-    if show_rss and key in rss:
-        s += f" {rss[key]:>12}"
-    print(s.rstrip())
-line("(a) git agent review t", "review", f"{ratio:.3f}")
-line("(b) git diff --stat, diff --binary, status", "git_diff_stat_patch_status", "1.000")
-line("(c) sh empty.sh (in b: one sh start)", "sh_start")
+    return (label, res[key], [ratio_txt], rss[key] if key in rss else "")
+table(44, [line("(a) git agent review t", "review", f"{ratio:.3f}"),
+           line("(b) git diff --stat, diff --binary, status", "git_diff_stat_patch_status", "1.000"),
+           line("(c) sh empty.sh (in b: one sh start)", "sh_start")],
+      doc["peak_rss_kb"] is not None, strip=True)
 print()
 print(f"ratio (a)/(b) = {ratio:.3f}  (target <= 1.0: {'ok' if met['ratio'] else 'MISSED'});"
-      f" median of per-round ratios {paired:.3f}")
+      f" median of per-round ratios {pair:.3f}")
 what = (f"{doc['repository']['files']} files, {env['BENCH_CHANGED']} edited + 200 new, 200 deleted, "
         f"100 renamed, 50 mode changes" if synthetic else
         f"{env['BENCH_SOURCE']} {env['BENCH_RANGE_SPEC']}, {doc['repository']['files_at_tip']} files at the tip")
@@ -484,8 +419,7 @@ print(f"workload: {what}; {workload['diffstat_summary']}; "
       f"patch {workload['patch_bytes_review']} bytes"
       f"{'' if workload['patch_identical'] else ' (git: ' + str(workload['patch_bytes_git']) + ')'}"
       f"; {workload['status_lines']} status lines")
-print(f"{doc['host']['nproc']} CPUs, {doc['host']['cpu_model']}, {doc['git_version']}, "
-      f"{doc['host']['work_fs']} at {doc['host']['work_dir']}, load {doc['host']['loadavg_start']} -> {doc['host']['loadavg_end']}")
+print(host_line(doc))
 print(f"wrote {out}")
 if env.get("BENCH_STRICT") == "1" and not all(met.values()):
     sys.exit(1)

@@ -26,6 +26,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
+bench_name=spawn.sh
 work=${BENCH_WORK:-$here/work}
 out=${BENCH_RESULTS:-$here/results/spawn.json}
 case $work in /*) ;; *) work=$PWD/$work ;; esac
@@ -34,11 +35,7 @@ runs=${RUNS:-21}
 small=${SMALL:-5}
 warmup=${WARMUP:-2}
 files=${FILES:-5000}
-
-die() {
-	echo "spawn.sh: $*" >&2
-	exit 1
-}
+. "$here/lib.sh"
 
 for v in "$runs" "$small" "$warmup" "$files"; do
 	case $v in '' | *[!0-9]*) die "RUNS, SMALL, WARMUP and FILES must be numbers" ;; esac
@@ -51,16 +48,7 @@ done
 command -v python3 >/dev/null || die "python3 is needed to compute the medians"
 command -v cc >/dev/null || die "a C compiler (cc) is needed for the timer"
 
-# The binaries under test come first; a clean, fixed git configuration
-# (no ~/.gitconfig, no /etc/gitconfig) so both sides run the same way.
-PATH=$root:$PATH
-export PATH
-unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE GIT_COMMON_DIR GIT_OBJECT_DIRECTORY \
-	GIT_CEILING_DIRECTORIES XDG_CONFIG_HOME
-HOME=$work/home
-GIT_CONFIG_NOSYSTEM=1
-LC_ALL=C
-export HOME GIT_CONFIG_NOSYSTEM LC_ALL
+bench_env "$work/home"
 [ "$(command -v git-agent-spawn)" = "$root/git-agent-spawn" ] ||
 	die "git-agent-spawn resolves to $(command -v git-agent-spawn), not $root/git-agent-spawn"
 
@@ -73,8 +61,7 @@ log=$work/last.log
 rm -rf "${work:?}/repo" "$work/repo-worktrees" "$samples" "$HOME" "$work/timeit" \
 	"$log" "$work/cleanup.log"
 mkdir -p "$work" "$HOME" "$samples" "$(dirname "$out")"
-cc -O2 -o "$work/timeit" "$here/timeit.c" || die "cannot build the timer"
-timeit=$work/timeit
+bench_timer "$work"
 "$here/make-repo.sh" "$repo" "$files"
 cd "$repo"
 gitdir=$(git rev-parse --git-common-dir)
@@ -88,16 +75,6 @@ quiet() { # run a cleanup step; show its output only when it fails
 		cat "$work/cleanup.log" >&2
 		die "cleanup failed: $*"
 	}
-}
-
-measure() { # measure FILE CMD...: time CMD once, append ns to FILE
-	local out=$1 ns
-	shift
-	if ! ns=$("$timeit" -o "$log" "$@"); then
-		cat "$log" >&2
-		die "command failed: $*"
-	fi
-	if [ -n "$out" ]; then echo "$ns" >>"$out"; fi
 }
 
 run_a() { # run_a N OUT
@@ -156,7 +133,7 @@ round() { # round N PREFIX: one round of a, b and SMALL x (c, d, e), order alter
 	done
 }
 
-load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+load_start=$(bench_loadavg)
 echo "spawn.sh: $warmup warm-up rounds, then $runs rounds (a, b alternating; $small x c, d, e each)" >&2
 for n in $(seq 1 "$warmup"); do
 	round "$((1000 + n))" ""
@@ -166,7 +143,7 @@ for n in $(seq 1 "$runs"); do
 	printf '.' >&2
 done
 echo >&2
-load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+load_end=$(bench_loadavg)
 
 # Peak memory of one spawn --create (and of the git command it wraps).
 rss_a=
@@ -187,42 +164,21 @@ if [ -x /usr/bin/time ]; then
 	quiet git branch -D bm1
 fi
 
-cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-[ -n "$cpu" ] || cpu=$(sed -n 's/^\(Hardware\|cpu model\|Processor\)[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-
-BENCH_DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ) \
-BENCH_NPROC=$(nproc) \
-BENCH_CPU=${cpu:-unknown} \
-BENCH_KERNEL=$(uname -sr) \
-BENCH_WORK=$work \
-BENCH_FS=$(stat -f -c %T "$work" 2>/dev/null || echo unknown) \
-BENCH_GIT=$(git --version) \
-BENCH_AGENT=$(git agent --version) \
-BENCH_PROJECT=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown) \
+bench_host
 BENCH_REPO_HEAD=$(git rev-parse HEAD) \
 BENCH_REPO_FILES=$(git ls-files | wc -l) \
 BENCH_RUNS=$runs BENCH_SMALL=$small BENCH_WARMUP=$warmup \
 BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
 BENCH_RSS_A=$rss_a BENCH_RSS_B=$rss_b BENCH_RSS_C=$rss_c \
-BENCH_PROJECT_DIRTY=$(git -C "$root" status --porcelain --untracked-files=no 2>/dev/null | wc -l) \
 BENCH_STRICT=${BENCH_STRICT:-0} \
-	python3 - "$samples" "$out" <<'EOF'
-import json, os, statistics, sys
+	python3 - "$samples" "$out" "$here" <<'EOF'
+import os, sys
 
-samples, out = sys.argv[1], sys.argv[2]
+samples, out, here = sys.argv[1:4]
+sys.path.insert(0, here)
+from benchlib import load, summary, paired, machine, write_json, host_line, table
+
 env = os.environ
-
-def load(name):
-    with open(os.path.join(samples, name)) as f:
-        return [int(x) / 1e6 for x in f.read().split()]
-
-def summary(ms):
-    q = statistics.quantiles(ms, n=10)
-    return {"runs": len(ms), "median_ms": round(statistics.median(ms), 3),
-            "min_ms": round(min(ms), 3), "p10_ms": round(q[0], 3),
-            "p90_ms": round(q[-1], 3), "max_ms": round(max(ms), 3),
-            "mean_ms": round(statistics.fmean(ms), 3),
-            "samples_ms": [round(x, 3) for x in ms]}
 
 rows = [("spawn_create", "a", "git agent spawn --create --name t<N> \"Bench task\""),
         ("worktree_add", "b", "git worktree add -b b<N> <dir>/w<N> HEAD"),
@@ -231,13 +187,11 @@ rows = [("spawn_create", "a", "git agent spawn --create --name t<N> \"Bench task
         ("agent_version", "e", "git agent --version")]
 res = {}
 for key, f, cmd in rows:
-    res[key] = summary(load(f))
+    res[key] = summary(load(samples, f))
     res[key]["command"] = cmd
 ratio = res["spawn_create"]["median_ms"] / res["worktree_add"]["median_ms"]
-# The same ratio taken round by round (a and b ran back to back): less
-# sensitive to load that drifts during the run.
-paired = statistics.median(a / b for a, b in zip(res["spawn_create"]["samples_ms"],
-                                                 res["worktree_add"]["samples_ms"]))
+# The same ratio taken round by round: less sensitive to load that drifts.
+pair = paired(res["spawn_create"], res["worktree_add"])
 dry = res["spawn_dry_run"]["median_ms"]
 rss = {key: int(env[var]) if env.get(var) else None
        for key, var in (("spawn_create", "BENCH_RSS_A"), ("worktree_add", "BENCH_RSS_B"),
@@ -248,54 +202,34 @@ met = {"ratio": ratio <= targets["ratio_create_vs_worktree_add_max"],
 
 doc = {
     "benchmark": "git agent spawn",
-    "date": env["BENCH_DATE"],
-    "host": {"nproc": int(env["BENCH_NPROC"]), "cpu_model": env["BENCH_CPU"],
-             "kernel": env["BENCH_KERNEL"],
-             "work_dir": env["BENCH_WORK"], "work_fs": env["BENCH_FS"],
-             "loadavg_start": env["BENCH_LOAD_START"], "loadavg_end": env["BENCH_LOAD_END"]},
-    "git_version": env["BENCH_GIT"],
-    "git_agent_version": env["BENCH_AGENT"],
-    "project_commit": env["BENCH_PROJECT"],
-    "project_modified_files": int(env["BENCH_PROJECT_DIRTY"]),
+    **machine(env),
     "repository": {"files": int(env["BENCH_REPO_FILES"]), "head": env["BENCH_REPO_HEAD"],
                    "made_by": "bench/make-repo.sh"},
     "rounds": {"measured": int(env["BENCH_RUNS"]), "warmup": int(env["BENCH_WARMUP"]),
                "small_per_round": int(env["BENCH_SMALL"])},
     "results": res,
     "ratio_create_vs_worktree_add": round(ratio, 3),
-    "ratio_paired_median": round(paired, 3),
+    "ratio_paired_median": round(pair, 3),
     "dry_run_vs_rev_parse_ms": round(dry - res["rev_parse"]["median_ms"], 3),
     "peak_rss_kb": rss if rss["spawn_create"] is not None else None,
     "targets": targets,
     "met": met,
 }
-with open(out, "w") as f:
-    json.dump(doc, f, indent=2)
-    f.write("\n")
+write_json(out, doc)
 
-show_rss = doc["peak_rss_kb"] is not None
-head = f"{'name':<36} {'runs':>5} {'median ms':>10} {'ratio':>7}"
-if show_rss:
-    head += f" {'peak RSS KB':>12}"
-print(head)
-print("-" * len(head))
 def line(label, key, ratio_txt="", rss_key=None):
-    r = res[key]
-    s = f"{label:<36} {r['runs']:>5} {r['median_ms']:>10.2f} {ratio_txt:>7}"
-    if show_rss:
-        s += f" {(str(rss[rss_key]) if rss_key else ''):>12}"
-    print(s)
-line("(a) spawn --create", "spawn_create", f"{ratio:.3f}", "spawn_create")
-line("(b) git worktree add", "worktree_add", "1.000", "worktree_add")
-line("(c) spawn (dry run)", "spawn_dry_run", "", "spawn_dry_run")
-line("(d) git rev-parse HEAD", "rev_parse")
-line("(e) git agent --version", "agent_version")
+    return (label, res[key], [ratio_txt], str(rss[rss_key]) if rss_key else "")
+table(36, [line("(a) spawn --create", "spawn_create", f"{ratio:.3f}", "spawn_create"),
+           line("(b) git worktree add", "worktree_add", "1.000", "worktree_add"),
+           line("(c) spawn (dry run)", "spawn_dry_run", "", "spawn_dry_run"),
+           line("(d) git rev-parse HEAD", "rev_parse"),
+           line("(e) git agent --version", "agent_version")],
+      doc["peak_rss_kb"] is not None)
 print()
 print(f"ratio (a)/(b) = {ratio:.3f}  (target <= 1.10: {'ok' if met['ratio'] else 'MISSED'});"
-      f" median of per-round ratios {paired:.3f}")
+      f" median of per-round ratios {pair:.3f}")
 print(f"dry run median = {dry:.2f} ms  (target <= 10 ms: {'ok' if met['dry_run'] else 'MISSED'})")
-print(f"{doc['host']['nproc']} CPUs, {doc['host']['cpu_model']}, {doc['git_version']}, "
-      f"{doc['host']['work_fs']} at {doc['host']['work_dir']}, load {doc['host']['loadavg_start']} -> {doc['host']['loadavg_end']}")
+print(host_line(doc))
 print(f"wrote {out}")
 if env.get("BENCH_STRICT") == "1" and not all(met.values()):
     sys.exit(1)
