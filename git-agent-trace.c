@@ -391,6 +391,19 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* --since or --until: whether it was given; a bad one is a usage error. */
+static int read_when(const char *arg, const char *option, int until, long long *out)
+{
+	if (!arg)
+		return 0;
+	if (parse_when(arg, now_ms(), until, out) < 0) {
+		error("cannot read %s '%s': use ISO-8601 (2026-11-21, 2026-11-21T09:30, "
+		      "2026-11-21T09:30:00Z) or an age (30m, 2h, 3d, 1w)", option, esc(arg));
+		usage_die(usage_text);
+	}
+	return 1;
+}
+
 static void set_up_filter(struct filter *f, const struct trace_options *o)
 {
 	memset(f, 0, sizeof(*f));
@@ -398,16 +411,8 @@ static void set_up_filter(struct filter *f, const struct trace_options *o)
 	f->events = o->events;
 	f->agent = o->agent;
 	f->grep = o->grep;
-	if (o->since && !(f->since_set = !parse_when(o->since, now_ms(), 0, &f->since))) {
-		error("cannot read --since '%s': use ISO-8601 (2026-11-21, 2026-11-21T09:30, "
-		      "2026-11-21T09:30:00Z) or an age (30m, 2h, 3d, 1w)", esc(o->since));
-		usage_die(usage_text);
-	}
-	if (o->until && !(f->until_set = !parse_when(o->until, now_ms(), 1, &f->until))) {
-		error("cannot read --until '%s': use ISO-8601 (2026-11-21, 2026-11-21T09:30, "
-		      "2026-11-21T09:30:00Z) or an age (30m, 2h, 3d, 1w)", esc(o->until));
-		usage_die(usage_text);
-	}
+	f->since_set = read_when(o->since, "--since", 0, &f->since);
+	f->until_set = read_when(o->until, "--until", 1, &f->until);
 	choose_needles(f, o);
 }
 
@@ -1086,6 +1091,15 @@ static void finish_partial(struct trace *tr)
 	rd->pos = rd->len;
 }
 
+/* The reader at the first line of the file, with nothing buffered. */
+static void start_over(struct reader *rd)
+{
+	rd->len = rd->pos = 0;
+	rd->offset = 0;
+	rd->line = 1;
+	rd->discarding = 0;
+}
+
 /* Opens the log; 0 when there is none yet. */
 static int open_log(struct trace *tr)
 {
@@ -1104,10 +1118,7 @@ static int open_log(struct trace *tr)
 		die("cannot read the trace '%s': it is a directory", esc(rd->path));
 	rd->dev = st.st_dev;
 	rd->ino = st.st_ino;
-	rd->len = rd->pos = 0;
-	rd->offset = 0;
-	rd->line = 1;
-	rd->discarding = 0;
+	start_over(rd);
 	posix_fadvise(rd->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	return 1;
 }
@@ -1116,10 +1127,7 @@ static void rewind_log(struct trace *tr)
 {
 	if (lseek(tr->rd.fd, 0, SEEK_SET) < 0)
 		die_errno("cannot read the trace '%s'", esc(tr->rd.path));
-	tr->rd.len = tr->rd.pos = 0;
-	tr->rd.offset = 0;
-	tr->rd.line = 1;
-	tr->rd.discarding = 0;
+	start_over(&tr->rd);
 }
 
 static void report_bad_lines(struct reader *rd)
@@ -1304,16 +1312,6 @@ static void format_age(char *out, size_t size, long long ms)
 		snprintf(out, size, "%lldw", s / (7 * 86400));
 }
 
-static void format_utc(char *out, size_t size, long long ms)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ((ms % 1000) + 1000) % 1000);
-}
-
 static int task_wanted(struct trace *tr, struct task_summary *ts)
 {
 	size_t i;
@@ -1335,11 +1333,11 @@ static json_t *int_or_null(long long v)
 
 static void print_task_json(struct task_summary *ts)
 {
-	char first[80], last[80], *line, *branch = branch_of(ts);
+	char first[32], last[32], *line, *branch = branch_of(ts);
 	json_t *j = json_object();
 
-	format_utc(first, sizeof(first), ts->first);
-	format_utc(last, sizeof(last), ts->last);
+	format_time_utc(first, ts->first);
+	format_time_utc(last, ts->last);
 	json_object_set_new(j, "task", json_text(ts->slug));
 	json_object_set_new(j, "state", json_string(state_names[ts->state]));
 	json_object_set_new(j, "branch", json_text(branch));

@@ -123,7 +123,8 @@ void md_code(struct strbuf *out, const char *s);
 void md_fenced(struct strbuf *out, const char *s);
 /* Stable port in 10000-19999 for a task, so parallel dev servers differ. */
 int task_port(const char *slug);
-/* UTC timestamp "2026-11-21T07:30:00.123Z". */
+/* UTC timestamp "2026-11-21T07:30:00.123Z": of ms since the epoch, or of now. */
+void format_time_utc(char out[32], long long ms);
 void format_timestamp(char out[32]);
 /* Joins dir and name with one '/'. */
 char *path_join(const char *dir, const char *name);

@@ -283,17 +283,24 @@ int task_port(const char *slug)
 	return 10000 + (int)(h % 10000);
 }
 
-void format_timestamp(char out[32])
+void format_time_utc(char out[32], long long ms)
 {
-	struct timespec now;
+	time_t t = (time_t)(ms / 1000 - (ms < 0 && ms % 1000));
 	struct tm tm;
 
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
+	gmtime_r(&t, &tm);
 	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
 		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
 		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100,
-		 (int)(now.tv_nsec / 1000000) % 1000);
+		 (int)(((ms % 1000) + 1000) % 1000));
+}
+
+void format_timestamp(char out[32])
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	format_time_utc(out, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
 }
 
 char *path_join(const char *dir, const char *name)
