@@ -35,6 +35,9 @@ static const char usage_text[] =
 	"    --check <cmd>         a check review will run (repeatable)\n"
 	"    --allow-dirty         create even when the main worktree is dirty\n"
 	"    --keep-failed         keep the worktree when a setup command fails\n"
+	"    --run[=<cmd>]         start the agent (default: agent.command) in the background\n"
+	"    --wait                with --run: stay, show the agent's output, exit with its status\n"
+	"    --timeout <time>      with --run: end the agent after <time> (30s, 10m, 2h)\n"
 	"    --json                print one JSON object\n";
 
 #define DIRTY_PATHS_SHOWN 10
@@ -45,6 +48,9 @@ struct spawn_options {
 	const char *base, *agent, *name, *out, *message, *message_file;
 	struct strlist scope, steps, checks;
 	int allow_dirty, keep_failed, json;
+	int run, wait;
+	const char *run_command;	/* --run=<cmd>, or NULL: agent.command */
+	long timeout;			/* seconds; 0: none */
 	char *title;		/* the words joined, or NULL */
 };
 
@@ -56,17 +62,36 @@ struct spawn {
 	char *record;
 	int record_fd;		/* exclusively locked while we create */
 	int adopted;
+	int rerun;		/* a created task whose agent runs again */
 	int keep_packet;	/* the planned packet was edited by hand */
 	int made_folder, made_branch, made_worktree;
 	git_oid base_oid;
 	struct strlist env;	/* the task environment, "NAME=value" */
 };
 
+/* "90", "90s", "15m", "2h": seconds, or -1. */
+static long parse_duration(const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno || end == arg || n <= 0 || n > 100000000)
+		return -1;
+	if (!strcmp(end, "m"))
+		return n * 60;
+	if (!strcmp(end, "h"))
+		return n * 3600;
+	return !*end || !strcmp(end, "s") ? n : -1;
+}
+
 static void parse_options(struct spawn_options *o, int argc, char **argv)
 {
 	enum { OPT_CREATE = 256, OPT_DRY_RUN, OPT_BASE, OPT_FETCH, OPT_NO_FETCH,
 	       OPT_AGENT, OPT_NAME, OPT_OUT, OPT_SCOPE, OPT_STEP, OPT_CHECK,
-	       OPT_ALLOW_DIRTY, OPT_KEEP_FAILED, OPT_JSON, OPT_HELP };
+	       OPT_ALLOW_DIRTY, OPT_KEEP_FAILED, OPT_RUN, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
+	       OPT_HELP };
 	static const struct option longopts[] = {
 		{ "create", no_argument, NULL, OPT_CREATE },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
@@ -83,6 +108,9 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		{ "check", required_argument, NULL, OPT_CHECK },
 		{ "allow-dirty", no_argument, NULL, OPT_ALLOW_DIRTY },
 		{ "keep-failed", no_argument, NULL, OPT_KEEP_FAILED },
+		{ "run", optional_argument, NULL, OPT_RUN },
+		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
@@ -110,6 +138,22 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		case OPT_CHECK: strlist_push(&o->checks, optarg); break;
 		case OPT_ALLOW_DIRTY: o->allow_dirty = 1; break;
 		case OPT_KEEP_FAILED: o->keep_failed = 1; break;
+		case OPT_RUN:
+			o->run = 1;
+			o->run_command = optarg;
+			if (optarg && !optarg[strspn(optarg, " \t\n")]) {
+				error("--run needs a command after '='");
+				usage_die(usage_text);
+			}
+			break;
+		case OPT_WAIT: o->wait = 1; break;
+		case OPT_TIMEOUT:
+			if ((o->timeout = parse_duration(optarg)) <= 0) {
+				error("invalid --timeout '%s': use seconds, or a number with s, m or h",
+				      esc(optarg));
+				usage_die(usage_text);
+			}
+			break;
 		case OPT_JSON: o->json = 1; break;
 		case OPT_HELP: show_man_page("spawn");
 		default:
@@ -120,6 +164,16 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		error("-m and -F cannot be used together");
 		usage_die(usage_text);
 	}
+	if ((o->wait || o->timeout) && !o->run) {
+		error("--%s needs --run", o->wait ? "wait" : "timeout");
+		usage_die(usage_text);
+	}
+	if (o->run && o->mode == MODE_DRY_RUN) {
+		error("--run cannot be used with --dry-run: the agent needs a worktree");
+		usage_die(usage_text);
+	}
+	if (o->run)
+		o->mode = MODE_CREATE;
 	for (i = optind; i < argc; i++) {
 		if (title.len)
 			sb_addch(&title, ' ');
@@ -422,8 +476,13 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 		task_release(&found);
 		return CLAIM_RETRY;
 	}
-	if (found.status != TASK_PLANNED || sp->mode != MODE_CREATE ||
-	    (!o->name && strcmp(found.title, sp->task.title))) {
+	if (o->run && o->name && (found.status == TASK_MERGED || found.status == TASK_ABANDONED))
+		die("task '%s' was %s; its agent cannot run again", found.slug,
+		    task_status_name(found.status));
+	if (o->run && o->name && found.status == TASK_CREATED) {
+		sp->rerun = 1;	/* the agent runs again, in the worktree it has */
+	} else if (found.status != TASK_PLANNED || sp->mode != MODE_CREATE ||
+		   (!o->name && strcmp(found.title, sp->task.title))) {
 		task_release(&found);
 		return CLAIM_TAKEN;
 	}
@@ -1255,10 +1314,10 @@ fail:
 	die("cannot create task '%s': %s", sp->task.slug, why.buf);
 }
 
-static void print_result(struct spawn *sp, const struct spawn_options *o)
+static void print_result(struct spawn *sp, const struct spawn_options *o, pid_t agent)
 {
 	struct task *t = &sp->task;
-	char *packet = path_join(t->folder, "packet.md");
+	char *packet = path_join(t->folder, "packet.md"), *log = path_join(t->folder, "agent.log");
 	char short_sha[8];
 
 	snprintf(short_sha, sizeof(short_sha), "%.7s", t->base_sha);
@@ -1280,13 +1339,21 @@ static void print_result(struct spawn *sp, const struct spawn_options *o)
 		json_object_set_new(j, "record", json_text(record));
 		json_object_set_new(j, "trace", json_text(sp->repo.config.trace));
 		json_object_set_new(j, "port", json_integer(t->port));
+		if (o->run) {
+			json_object_set_new(j, "rerun", json_boolean(sp->rerun));
+			json_object_set_new(j, "agent_log", json_text(log));
+			if (agent)
+				json_object_set_new(j, "agent_pid", json_integer(agent));
+		}
 		json_print(j);
 		free(record);
 		free(report);
 	} else {
 		struct strbuf cd = STRBUF_INIT;
 
-		if (sp->mode == MODE_CREATE)
+		if (sp->rerun)
+			printf("running the agent of task '%s' again\n", t->slug);
+		else if (sp->mode == MODE_CREATE)
 			printf("created task '%s'%s\n", t->slug, sp->adopted ? " (adopted the planned task)" : "");
 		else
 			printf("planned task '%s' (dry run: no branch or worktree created)\n", t->slug);
@@ -1294,7 +1361,16 @@ static void print_result(struct spawn *sp, const struct spawn_options *o)
 		printf("  branch:   %s (from %s at %s)\n", esc(t->branch), esc(t->base), short_sha);
 		printf("  worktree: %s\n", esc(t->worktree));
 		printf("  packet:   %s\n", esc(packet));
-		if (sp->mode == MODE_CREATE) {
+		if (o->run) {
+			printf("  port:     %d\n", t->port);
+			printf("  log:      %s\n", esc(log));
+			if (agent)
+				printf("  agent:    running (pid %ld)\n", (long)agent);
+			else
+				printf("  agent:    running in the foreground (--wait)\n");
+			printf("next: git agent trace %s --follow; when it is done: git agent review %s\n",
+			       t->slug, t->slug);
+		} else if (sp->mode == MODE_CREATE) {
 			sq_quote(&cd, t->worktree);
 			printf("  port:     %d\n", t->port);
 			printf("next: cd %s, hand the agent %s, then: git agent review %s\n",
@@ -1305,6 +1381,7 @@ static void print_result(struct spawn *sp, const struct spawn_options *o)
 		sb_release(&cd);
 	}
 	free(packet);
+	free(log);
 	finish_stdout();
 }
 
@@ -1364,6 +1441,20 @@ static void apply_options_to_plan(struct spawn *sp, const struct spawn_options *
 		strlist_copy(&t->checks, &o->checks);
 }
 
+/* Running a created task's agent again changes nothing of its plan. */
+static void prepare_rerun(struct spawn *sp, const struct spawn_options *o,
+			  const char *description)
+{
+	struct stat st;
+
+	if (o->title || description || o->scope.nr || o->steps.nr || o->checks.nr || o->base)
+		die("task '%s' exists: running its agent again takes no title, description, "
+		    "scope, step, check or base; edit its packet instead", sp->task.slug);
+	if (stat(sp->task.worktree, &st) < 0 || !S_ISDIR(st.st_mode))
+		die("the worktree of task '%s' is missing: '%s'", sp->task.slug,
+		    esc(sp->task.worktree));
+}
+
 static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 {
 	char *description = read_description(o);
@@ -1389,6 +1480,11 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 	/* The base needs resolving before the record exists: a bad base makes nothing. */
 	resolve_base(sp, o);
 	reserve_task(sp, o);
+	if (sp->rerun) {
+		prepare_rerun(sp, o, description);
+		free(description);
+		return;
+	}
 	hold_for_rollback(sp);
 	if (!*sp->task.title)
 		die("task '%s' is not planned, so it needs a title", sp->task.slug);
@@ -1402,10 +1498,40 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 	free(description);
 }
 
+/* The agent and its fallbacks: --run=<cmd> alone, else every agent.command. */
+static void agent_commands(struct spawn *sp, const struct spawn_options *o, struct strlist *out)
+{
+	if (o->run_command)
+		strlist_push(out, o->run_command);
+	else
+		strlist_copy(out, &sp->repo.config.command);
+	if (!out->nr)
+		die("no agent to run: set agent.command (git config agent.command '<command>'), "
+		    "or give --run=<command>");
+}
+
+/* Starts the task's agent; with --wait, returns its exit code once it ended. */
+static int run_agent(struct spawn *sp, const struct spawn_options *o,
+		     const struct strlist *commands, pid_t *pid)
+{
+	struct agent_run run = { &sp->repo, &sp->task, &sp->env, commands, o->timeout };
+	int lock = agent_lock(&sp->task), code = 0;
+
+	if (o->wait)
+		code = agent_wait(&run, lock);
+	else
+		*pid = agent_start(&run, lock);
+	close(lock);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct spawn_options opts;
+	struct strlist commands = STRLIST_INIT;
 	struct spawn sp;
+	pid_t agent = 0;
+	int code = 0;
 
 	parse_options(&opts, argc, argv);
 	memset(&sp, 0, sizeof(sp));
@@ -1413,24 +1539,35 @@ int main(int argc, char **argv)
 	sp.task.changes_round = -1;
 	agent_repo_open(&sp.repo);
 	sp.mode = opts.mode >= 0 ? opts.mode : (int)sp.repo.config.mode;
-	if (sp.mode == MODE_CREATE && (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch)))
+	if (opts.run)
+		agent_commands(&sp, &opts, &commands);
+	if (sp.mode == MODE_CREATE &&
+	    (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch)))
 		fetch_remote(&sp);
 	prepare_task(&sp, &opts);
 	task_environment(&sp.repo, &sp.task, &sp.env);
-	write_task_folder(&sp);
-	if (!sp.adopted)
-		log_planned(&sp);
-	if (sp.mode == MODE_CREATE)
-		create_task(&sp, &opts);
-	print_result(&sp, &opts);
-	close(sp.record_fd);
+	if (!sp.rerun) {
+		write_task_folder(&sp);
+		if (!sp.adopted)
+			log_planned(&sp);
+		if (sp.mode == MODE_CREATE)
+			create_task(&sp, &opts);
+	}
+	close(sp.record_fd);	/* review may write it while the agent runs */
+	sp.record_fd = -1;
+	if (opts.run && !opts.wait)
+		run_agent(&sp, &opts, &commands, &agent);
+	print_result(&sp, &opts, agent);
+	if (opts.wait)
+		code = run_agent(&sp, &opts, &commands, &agent);
 	task_release(&sp.task);
 	strlist_clear(&sp.env);
+	strlist_clear(&commands);
 	free(sp.record);
 	free(opts.title);
 	strlist_clear(&opts.scope);
 	strlist_clear(&opts.steps);
 	strlist_clear(&opts.checks);
 	agent_repo_close(&sp.repo);
-	return 0;
+	return code;
 }

@@ -160,6 +160,7 @@ struct agent_config {
 	char *task_dir;			/* absolute: agent.dir */
 	char *trace;			/* absolute: agent.trace */
 	struct strlist copy, link, setup, command, check;
+	struct strlist retry_pattern, env_pattern;	/* empty: the built-in ones */
 	long check_timeout;
 	enum merge_style merge_style;
 	int remove_after_merge;
@@ -237,12 +238,14 @@ struct child {
 	const char *stdin_path;		/* or from this file */
 	int stdin_fd;			/* or from this descriptor, when > 0 */
 	const char *out_path;		/* stdout to this file (truncated) */
+	int out_append;			/* out_path appended to instead */
 	int err_to_out;			/* stderr where stdout goes */
 	int capture_out;		/* collect stdout into out */
 	int capture_err;		/* collect stderr into err */
 	int quiet;			/* stdout and stderr to /dev/null */
 	int stdout_to_stderr;
 	int new_process_group;		/* so killpg() reaches its children */
+	int new_session;		/* and no controlling terminal either */
 	/* When it turns non-zero (a signal handler's flag), SIGTERM the child. */
 	const volatile sig_atomic_t *interrupt;
 	struct strbuf out, err;
@@ -409,5 +412,43 @@ int parse_event_time(const char *s, size_t len, long long *out);
  * its last.
  */
 int parse_when(const char *arg, long long now, int until, long long *out);
+
+/* supervise.c: the agent that `spawn --run` starts, and its supervisor */
+
+struct agent_run {
+	const struct agent_repo *repo;
+	const struct task *task;
+	const struct strlist *env;	/* the task environment */
+	const struct strlist *commands;	/* the agent, then its fallbacks */
+	long timeout;			/* seconds per attempt; 0: none */
+};
+
+/*
+ * Takes <folder>/agent.lock, which the supervisor holds while the agent
+ * runs; dies when another agent of the task runs. Returns the descriptor.
+ */
+int agent_lock(const struct task *t);
+/*
+ * Starts the supervisor in the background, holding lock_fd (its own session,
+ * so closing the terminal ends neither); returns the first agent's pid once
+ * agent.started is logged.
+ */
+pid_t agent_start(const struct agent_run *run, int lock_fd);
+/*
+ * Supervises in the foreground, streaming agent.log to stdout (escaped on a
+ * terminal). Returns the agent's exit code, or 128 + its signal.
+ */
+int agent_wait(const struct agent_run *run, int lock_fd);
+/*
+ * Whether a supervisor holds the lock of the task folder; the pids it wrote
+ * are returned either way (0 when unknown).
+ */
+int agent_probe(const char *folder, pid_t *supervisor, pid_t *pgid);
+/*
+ * Stops the task's agent: its supervisor ends the group (SIGTERM, then
+ * SIGKILL) and logs agent.exited; a lost agent's group is ended here.
+ * Returns 1 when there was one.
+ */
+int agent_stop(const struct task *t);
 
 #endif

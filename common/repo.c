@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,6 +352,13 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 		strlist_push(&c->command, need_value(e));
 	} else if (!strcmp(k, "check")) {
 		strlist_push(&c->check, need_value(e));
+	} else if (!strcmp(k, "retrypattern") || !strcmp(k, "envpattern")) {
+		regex_t re;
+
+		if (regcomp(&re, need_value(e), REG_EXTENDED | REG_ICASE | REG_NOSUB))
+			bad_value(e->key, e->value, "a POSIX extended regular expression");
+		regfree(&re);
+		strlist_push(k[0] == 'r' ? &c->retry_pattern : &c->env_pattern, e->value);
 	} else if (!strcmp(k, "checktimeout")) {
 		c->check_timeout = parse_positive(e);
 	} else if (!strcmp(k, "mergestyle")) {
@@ -492,6 +500,8 @@ void agent_repo_close(struct agent_repo *r)
 	strlist_clear(&c->setup);
 	strlist_clear(&c->command);
 	strlist_clear(&c->check);
+	strlist_clear(&c->retry_pattern);
+	strlist_clear(&c->env_pattern);
 	if (r->main && r->main != r->repo)
 		git_repository_free(r->main);
 	git_repository_free(r->repo);

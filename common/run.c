@@ -113,8 +113,8 @@ int start_child(struct child *c)
 	else if (c->no_stdin)
 		posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
 	if (c->out_path)
-		posix_spawn_file_actions_addopen(&actions, 1, c->out_path,
-						 O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		posix_spawn_file_actions_addopen(&actions, 1, c->out_path, O_WRONLY | O_CREAT |
+						 (c->out_append ? O_APPEND : O_TRUNC), 0666);
 	else if (c->capture_out)
 		posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
 	else if (c->quiet)
@@ -129,7 +129,10 @@ int start_child(struct child *c)
 		posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
 	if (c->dir)
 		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
-	if (c->new_process_group) {
+	if (c->new_session) {
+		adopt_orphans();
+		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+	} else if (c->new_process_group) {
 		adopt_orphans();
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
 		posix_spawnattr_setpgroup(&attr, 0);
@@ -166,7 +169,7 @@ static void pass_interrupt(struct child *c, int *passed)
 {
 	if (!c->interrupt || !*c->interrupt || *passed)
 		return;
-	kill(c->new_process_group ? -c->pid : c->pid, SIGTERM);
+	kill(c->new_process_group || c->new_session ? -c->pid : c->pid, SIGTERM);
 	*passed = 1;
 }
 
