@@ -2047,7 +2047,7 @@ static int request_changes(struct review *rv, const struct review_options *o)
 
 static int abandon_task(struct review *rv, const struct review_options *o)
 {
-	int removed = 0, deleted = 0;
+	int removed = 0, deleted = 0, stopped;
 	json_t *e;
 
 	if (rv->task.status == TASK_CREATED && !rv->worktree_missing && !o->force) {
@@ -2067,6 +2067,8 @@ static int abandon_task(struct review *rv, const struct review_options *o)
 	json_object_set_new(e, "force", json_boolean(o->force));
 	json_object_set_new(e, "keep_branch", json_boolean(o->keep_branch));
 	trace_log(&rv->repo, e);
+	/* Nothing may go on writing into a worktree that is being removed. */
+	stopped = agent_stop(&rv->task);
 	if (rv->task.status == TASK_CREATED)
 		clean_up(rv, o->force ? 2 : 1, o->keep_branch, &removed, &deleted);
 	set_status(rv, TASK_ABANDONED);
@@ -2074,11 +2076,14 @@ static int abandon_task(struct review *rv, const struct review_options *o)
 		json_t *j = json_object();
 
 		json_object_set_new(j, "task", json_string(rv->task.slug));
+		json_object_set_new(j, "stopped_agent", json_boolean(stopped));
 		json_object_set_new(j, "removed_worktree", json_boolean(removed));
 		json_object_set_new(j, "deleted_branch", json_boolean(deleted));
 		json_print(j);
 	} else {
 		printf("abandoned task '%s'\n", rv->task.slug);
+		if (stopped)
+			printf("stopped its agent\n");
 		if (removed)
 			printf("removed worktree %s\n", esc(rv->task.worktree));
 		if (deleted)

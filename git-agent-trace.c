@@ -67,9 +67,10 @@ struct trace_options {
 
 /* Tasks as their events describe them: --tasks, and the agent of each for --agent. */
 enum task_state { ST_NONE, ST_PLANNED, ST_RUNNING, ST_EXITED, ST_REVIEWED, ST_CHANGES,
-		  ST_MERGED, ST_ABANDONED, ST_FAILED };
+		  ST_MERGED, ST_ABANDONED, ST_FAILED, ST_LOST };
 static const char *state_names[] = { "-", "planned", "running", "exited", "reviewed",
-				     "changes requested", "merged", "abandoned", "failed" };
+				     "changes requested", "merged", "abandoned", "failed", "lost" };
+static const char *failure_classes[] = { "rate-limit", "environment", "implementation" };
 
 struct task_summary {
 	const char *slug;		/* the table's key */
@@ -81,6 +82,10 @@ struct task_summary {
 	long long first, last, events, round, insertions, deletions;
 	int mergeable;			/* -1 unknown */
 	int agent_looked_up, has_branch;
+	/* The agent of spawn --run: started and not yet exited, and how it ended. */
+	int agent_running, pid, exit_code;	/* exit_code -1: none or a signal */
+	char signal[12];
+	const char *failure_class;	/* one of failure_classes, or NULL */
 };
 
 /* A hash table from bytes to a pointer: tasks by slug, event names. */
@@ -474,6 +479,7 @@ static struct task_summary *task_of(struct trace *tr, const struct json_span *sl
 	ts->slug = slot->key;
 	ts->mergeable = -1;
 	ts->round = ts->insertions = ts->deletions = -1;
+	ts->exit_code = -1;
 	slot->value = ts;
 	if (tr->order_nr == tr->order_alloc) {
 		tr->order_alloc = tr->order_alloc ? tr->order_alloc * 2 : 256;
@@ -618,6 +624,29 @@ static void apply_event(struct task_summary *ts, const struct event_kind *kind,
 	}
 }
 
+/* agent.started and agent.exited: the pid, and how the agent ended. */
+static void apply_agent_event(struct task_summary *ts, const struct event_kind *kind,
+			      const struct event_line *ev)
+{
+	size_t i;
+
+	ts->agent_running = kind->state == ST_RUNNING;
+	ts->pid = json_span_int(&ev->pid, 0);
+	ts->exit_code = -1;
+	ts->signal[0] = '\0';
+	ts->failure_class = NULL;
+	if (ts->agent_running)
+		return;
+	ts->exit_code = json_span_int(&ev->exit_code, -1);
+	if (ev->signal.type == 's' && !ev->signal.escaped && ev->signal.len < sizeof(ts->signal)) {
+		memcpy(ts->signal, ev->signal.p, ev->signal.len);
+		ts->signal[ev->signal.len] = '\0';
+	}
+	for (i = 0; i < sizeof(failure_classes) / sizeof(*failure_classes); i++)
+		if (json_span_is(&ev->class, failure_classes[i]))
+			ts->failure_class = failure_classes[i];
+}
+
 static void summarize_event(struct trace *tr, const struct event_line *ev)
 {
 	struct task_summary *ts = task_of(tr, &ev->task);
@@ -630,8 +659,11 @@ static void summarize_event(struct trace *tr, const struct event_line *ev)
 	ts->last = ev->when;
 	ts->last_event = intern_event(tr, &ev->event, &kind);
 	learn_agent(tr, ts, ev);
-	if (ev->emitted.type != 't')	/* an agent cannot move its own task on */
+	if (ev->emitted.type != 't') {	/* an agent cannot move its own task on */
 		apply_event(ts, kind, ev);
+		if (kind->event && !strncmp(kind->event, "agent.", 6))
+			apply_agent_event(ts, kind, ev);
+	}
 }
 
 /* Output */
@@ -1326,6 +1358,53 @@ static int task_wanted(struct trace *tr, struct task_summary *ts)
 	return 0;
 }
 
+/*
+ * An agent that started and never logged its end runs while its supervisor
+ * holds the lock in the task folder; otherwise it was lost.
+ */
+static void check_running_agents(struct trace *tr, struct task_summary **tasks, size_t nr)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		struct task_summary *ts = tasks[i];
+		char *path = task_record_path(&tr->repo, ts->slug);
+		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+		pid_t supervisor, pgid;
+		struct task t;
+
+		if (ts->state != ST_RUNNING || !ts->agent_running || !slug_is_valid(ts->slug)) {
+			free(path);
+			continue;
+		}
+		if (!sb_read_file(&text, path) && !task_parse(&t, text.buf ? text.buf : "", &err)) {
+			if (!agent_probe(t.folder, &supervisor, &pgid))
+				ts->state = ST_LOST;
+			task_release(&t);
+		}
+		sb_release(&text);
+		sb_release(&err);
+		free(path);
+	}
+}
+
+/* "running (pid 42)", "exited (1, rate-limit)", "exited (SIGTERM)", "lost (pid 42)". */
+static void state_text(struct strbuf *out, const struct task_summary *ts)
+{
+	sb_adds(out, state_names[ts->state]);
+	if ((ts->state == ST_RUNNING || ts->state == ST_LOST) && ts->agent_running && ts->pid > 0) {
+		sb_addf(out, " (pid %d)", ts->pid);
+	} else if (ts->state == ST_EXITED) {
+		if (ts->signal[0])
+			sb_addf(out, " (%s", esc(ts->signal));
+		else
+			sb_addf(out, " (%d", ts->exit_code);
+		if (ts->failure_class)
+			sb_addf(out, ", %s", ts->failure_class);
+		sb_addch(out, ')');
+	}
+}
+
 static json_t *int_or_null(long long v)
 {
 	return v < 0 ? json_null() : json_integer(v);
@@ -1351,6 +1430,11 @@ static void print_task_json(struct task_summary *ts)
 	json_object_set_new(j, "deletions", int_or_null(ts->deletions));
 	json_object_set_new(j, "verdict", ts->verdict ? json_string(ts->verdict) : json_null());
 	json_object_set_new(j, "mergeable", ts->mergeable < 0 ? json_null() : json_boolean(ts->mergeable));
+	json_object_set_new(j, "agent_pid", ts->pid > 0 ? json_integer(ts->pid) : json_null());
+	json_object_set_new(j, "exit_code", int_or_null(ts->exit_code));
+	json_object_set_new(j, "signal", ts->signal[0] ? json_text(ts->signal) : json_null());
+	json_object_set_new(j, "failure_class", ts->failure_class ?
+			    json_string(ts->failure_class) : json_null());
 	line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	puts(line);
 	free(line);
@@ -1370,7 +1454,7 @@ static void task_cells(struct task_summary *ts, long long now, struct strbuf cel
 		sb_reset(&cells[c]);
 	format_age(age, sizeof(age), now - ts->first);
 	sb_adds(&cells[0], esc(ts->slug));
-	sb_adds(&cells[1], state_names[ts->state]);
+	state_text(&cells[1], ts);
 	sb_adds(&cells[2], branch ? esc(branch) : "-");
 	sb_adds(&cells[3], age);
 	sb_adds(&cells[4], ts->last_event ? esc(ts->last_event) : "-");
@@ -1447,6 +1531,7 @@ static void summarize_tasks(struct trace *tr)
 	for (i = 0; i < tr->order_nr; i++)
 		if (task_wanted(tr, tr->order[i]))
 			wanted[nr++] = tr->order[i];
+	check_running_agents(tr, wanted, nr);
 	if (tr->o->json)
 		for (i = 0; i < nr; i++)
 			print_task_json(wanted[i]);

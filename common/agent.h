@@ -384,6 +384,7 @@ struct json_span {
 struct event_line {
 	struct json_span ts, event, task, agent, branch, emitted;
 	struct json_span round, insertions, deletions, mergeable;
+	struct json_span pid, exit_code, signal, class;	/* agent.exited */
 	long long when;			/* ts in milliseconds since the epoch */
 };
 

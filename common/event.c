@@ -222,18 +222,21 @@ static struct json_span *field_slot(struct event_line *ev, const struct json_spa
 	switch (key->len) {
 	case 2:
 		return !memcmp(k, "ts", 2) ? &ev->ts : NULL;
+	case 3:
+		return !memcmp(k, "pid", 3) ? &ev->pid : NULL;
 	case 4:
 		return !memcmp(k, "task", 4) ? &ev->task : NULL;
 	case 5:
 		return !memcmp(k, "event", 5) ? &ev->event : !memcmp(k, "agent", 5) ? &ev->agent :
-			!memcmp(k, "round", 5) ? &ev->round : NULL;
+			!memcmp(k, "round", 5) ? &ev->round : !memcmp(k, "class", 5) ? &ev->class : NULL;
 	case 6:
-		return !memcmp(k, "branch", 6) ? &ev->branch : NULL;
+		return !memcmp(k, "branch", 6) ? &ev->branch : !memcmp(k, "signal", 6) ?
+			&ev->signal : NULL;
 	case 7:
 		return !memcmp(k, "emitted", 7) ? &ev->emitted : NULL;
 	case 9:
 		return !memcmp(k, "deletions", 9) ? &ev->deletions : !memcmp(k, "mergeable", 9) ?
-			&ev->mergeable : NULL;
+			&ev->mergeable : !memcmp(k, "exit_code", 9) ? &ev->exit_code : NULL;
 	case 10:
 		return !memcmp(k, "insertions", 10) ? &ev->insertions : NULL;
 	default:

@@ -366,7 +366,8 @@ static void log_exited(const struct agent_run *run, const struct attempt *a)
 		json_object_set_new(e, "exit_code", json_integer(a->code));
 	}
 	json_object_set_new(e, "duration_ms", json_integer(a->ms));
-	json_object_set_new(e, "status", json_string(a->class ? "failed" : "succeeded"));
+	json_object_set_new(e, "status", json_string(a->stopped ? "stopped" :
+						     a->code ? "failed" : "succeeded"));
 	if (a->class)
 		json_object_set_new(e, "class", json_string(a->class));
 	if (a->timed_out)
@@ -385,10 +386,9 @@ static void classify(const struct agent_run *run, struct attempt *a, const char 
 	regex_t *retry, *env;
 	size_t nr_retry, nr_env;
 
-	if (!a->code) {
-		a->class = NULL;
-		return;
-	}
+	a->class = NULL;
+	if (!a->code || a->stopped)
+		return;		/* a stop asked for is no failure of the agent's */
 	retry = compile_patterns(&run->repo->config.retry_pattern, default_retry_patterns, &nr_retry);
 	env = compile_patterns(&run->repo->config.env_pattern, default_env_patterns, &nr_env);
 	read_tail(log, start, &tail);
@@ -452,7 +452,6 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 			a.pid = c.pid;
 			write_lock(lock_fd, getpid(), c.pid);
 			log_started(run, c.pid, i);
-			a.status = wait_agent(c.pid, run->timeout, &a.timed_out, stream);
 		}
 		if (ready_fd >= 0) {
 			if (write(ready_fd, &a.pid, sizeof(a.pid)) < 0) {
@@ -461,6 +460,8 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 			close(ready_fd);
 			ready_fd = -1;
 		}
+		if (a.pid)
+			a.status = wait_agent(a.pid, run->timeout, &a.timed_out, stream);
 		a.ms = now_ms() - began;
 		a.stopped = interrupted && !a.timed_out;
 		a.code = WIFEXITED(a.status) ? WEXITSTATUS(a.status) : 128 + WTERMSIG(a.status);
