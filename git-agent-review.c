@@ -2063,12 +2063,12 @@ static int abandon_task(struct review *rv, const struct review_options *o)
 		}
 		sb_release(&status);
 	}
+	/* Nothing may go on writing into a worktree that is being removed. */
+	stopped = agent_stop(&rv->task);
 	e = trace_event("verdict.abandon", rv->task.slug);
 	json_object_set_new(e, "force", json_boolean(o->force));
 	json_object_set_new(e, "keep_branch", json_boolean(o->keep_branch));
 	trace_log(&rv->repo, e);
-	/* Nothing may go on writing into a worktree that is being removed. */
-	stopped = agent_stop(&rv->task);
 	if (rv->task.status == TASK_CREATED)
 		clean_up(rv, o->force ? 2 : 1, o->keep_branch, &removed, &deleted);
 	set_status(rv, TASK_ABANDONED);

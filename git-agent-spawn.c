@@ -7,12 +7,14 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <glob.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +22,7 @@
 
 static const char usage_text[] =
 	"usage: git agent spawn [<options>] <title>...\n"
+	"   or: git agent spawn --from <file> [-j <n>] [--create] [--run[=<cmd>]]\n"
 	"\n"
 	"    --create              create the branch and worktree (default: dry run)\n"
 	"    --dry-run             write the task record and packet only\n"
@@ -38,6 +41,8 @@ static const char usage_text[] =
 	"    --run[=<cmd>]         start the agent (default: agent.command) in the background\n"
 	"    --wait                with --run: stay, show the agent's output, exit with its status\n"
 	"    --timeout <time>      with --run: end the agent after <time> (30s, 10m, 2h)\n"
+	"    --from <file>         spawn every task of an INI batch file or features.json\n"
+	"    -j, --jobs <n>        with --from: at most <n> at once (default: agent.jobs)\n"
 	"    --json                print one JSON object\n";
 
 #define DIRTY_PATHS_SHOWN 10
@@ -51,6 +56,8 @@ struct spawn_options {
 	int run, wait;
 	const char *run_command;	/* --run=<cmd>, or NULL: agent.command */
 	long timeout;			/* seconds; 0: none */
+	const char *from;		/* --from: a batch file */
+	long jobs;			/* -j; 0: agent.jobs */
 	char *title;		/* the words joined, or NULL */
 };
 
@@ -90,8 +97,8 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 {
 	enum { OPT_CREATE = 256, OPT_DRY_RUN, OPT_BASE, OPT_FETCH, OPT_NO_FETCH,
 	       OPT_AGENT, OPT_NAME, OPT_OUT, OPT_SCOPE, OPT_STEP, OPT_CHECK,
-	       OPT_ALLOW_DIRTY, OPT_KEEP_FAILED, OPT_RUN, OPT_WAIT, OPT_TIMEOUT, OPT_JSON,
-	       OPT_HELP };
+	       OPT_ALLOW_DIRTY, OPT_KEEP_FAILED, OPT_RUN, OPT_WAIT, OPT_TIMEOUT, OPT_FROM,
+	       OPT_JSON, OPT_HELP };
 	static const struct option longopts[] = {
 		{ "create", no_argument, NULL, OPT_CREATE },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
@@ -111,6 +118,8 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		{ "run", optional_argument, NULL, OPT_RUN },
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "jobs", required_argument, NULL, 'j' },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 }
@@ -121,7 +130,7 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 	memset(o, 0, sizeof(*o));
 	o->mode = o->fetch = -1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hm:F:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":hm:F:j:", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_CREATE: o->mode = MODE_CREATE; break;
 		case OPT_DRY_RUN: o->mode = MODE_DRY_RUN; break;
@@ -147,6 +156,15 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 			}
 			break;
 		case OPT_WAIT: o->wait = 1; break;
+		case OPT_FROM: o->from = optarg; break;
+		case 'j':
+			o->jobs = strspn(optarg, "0123456789") == strlen(optarg) &&
+				  strlen(optarg) <= 4 ? atol(optarg) : 0;
+			if (o->jobs < 1 || o->jobs > 1000) {
+				error("invalid -j '%s': a number of tasks from 1 to 1000", esc(optarg));
+				usage_die(usage_text);
+			}
+			break;
 		case OPT_TIMEOUT:
 			if ((o->timeout = parse_duration(optarg)) <= 0) {
 				error("invalid --timeout '%s': use seconds, or a number with s, m or h",
@@ -174,6 +192,19 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 	}
 	if (o->run)
 		o->mode = MODE_CREATE;
+	if (o->jobs && !o->from) {
+		error("-j needs --from");
+		usage_die(usage_text);
+	}
+	if (o->from) {
+		if (optind < argc || o->name || o->message || o->message_file || o->scope.nr ||
+		    o->steps.nr || o->checks.nr || o->out) {
+			error("--from takes the tasks from the file: no title, --name, -m, -F, "
+			      "--scope, --step, --check or --out");
+			usage_die(usage_text);
+		}
+		return;
+	}
 	for (i = optind; i < argc; i++) {
 		if (title.len)
 			sb_addch(&title, ' ');
@@ -1510,64 +1541,384 @@ static void agent_commands(struct spawn *sp, const struct spawn_options *o, stru
 		    "or give --run=<command>");
 }
 
-/* Starts the task's agent; with --wait, returns its exit code once it ended. */
+/*
+ * Starts the task's agent; with --wait, returns its exit code once it ended
+ * (and tells ready_fd its pid, for a batch).
+ */
 static int run_agent(struct spawn *sp, const struct spawn_options *o,
-		     const struct strlist *commands, pid_t *pid)
+		     const struct strlist *commands, pid_t *pid, int ready_fd)
 {
 	struct agent_run run = { &sp->repo, &sp->task, &sp->env, commands, o->timeout };
 	int lock = agent_lock(&sp->task), code = 0;
 
 	if (o->wait)
-		code = agent_wait(&run, lock);
+		code = agent_wait(&run, lock, ready_fd);
 	else
 		*pid = agent_start(&run, lock);
 	close(lock);
 	return code;
 }
 
-int main(int argc, char **argv)
+/* One task, from the options to its agent's end with --wait: the exit code. */
+static int spawn_one(const struct spawn_options *opts, int ready_fd)
 {
-	struct spawn_options opts;
 	struct strlist commands = STRLIST_INIT;
 	struct spawn sp;
 	pid_t agent = 0;
 	int code = 0;
 
-	parse_options(&opts, argc, argv);
 	memset(&sp, 0, sizeof(sp));
 	sp.record_fd = -1;
 	sp.task.changes_round = -1;
 	agent_repo_open(&sp.repo);
-	sp.mode = opts.mode >= 0 ? opts.mode : (int)sp.repo.config.mode;
-	if (opts.run)
-		agent_commands(&sp, &opts, &commands);
-	if (sp.mode == MODE_CREATE &&
-	    (opts.fetch > 0 || (opts.fetch < 0 && sp.repo.config.fetch)))
+	sp.mode = opts->mode >= 0 ? opts->mode : (int)sp.repo.config.mode;
+	if (opts->run)
+		agent_commands(&sp, opts, &commands);
+	if (sp.mode == MODE_CREATE && (opts->fetch > 0 || (opts->fetch < 0 && sp.repo.config.fetch)))
 		fetch_remote(&sp);
-	prepare_task(&sp, &opts);
+	prepare_task(&sp, opts);
 	task_environment(&sp.repo, &sp.task, &sp.env);
 	if (!sp.rerun) {
 		write_task_folder(&sp);
 		if (!sp.adopted)
 			log_planned(&sp);
 		if (sp.mode == MODE_CREATE)
-			create_task(&sp, &opts);
+			create_task(&sp, opts);
 	}
 	close(sp.record_fd);	/* review may write it while the agent runs */
 	sp.record_fd = -1;
-	if (opts.run && !opts.wait)
-		run_agent(&sp, &opts, &commands, &agent);
-	print_result(&sp, &opts, agent);
-	if (opts.wait)
-		code = run_agent(&sp, &opts, &commands, &agent);
+	if (opts->run && !opts->wait)
+		run_agent(&sp, opts, &commands, &agent, -1);
+	print_result(&sp, opts, agent);
+	if (opts->wait)
+		code = run_agent(&sp, opts, &commands, &agent, ready_fd);
 	task_release(&sp.task);
 	strlist_clear(&sp.env);
 	strlist_clear(&commands);
 	free(sp.record);
+	agent_repo_close(&sp.repo);
+	return code;
+}
+
+/* --from: every task of a batch file, at most -j at once */
+
+enum job_state { JOB_WAITING, JOB_SPAWNING, JOB_RUNNING, JOB_SUCCEEDED, JOB_FAILED };
+static const char *job_state_names[] = { "waiting", "spawning", "running", "succeeded", "failed" };
+
+struct job {
+	const struct batch_task *task;
+	enum job_state state;
+	pid_t pid;			/* the child that spawns and supervises */
+	pid_t agent;			/* 0 until it runs */
+	int ready_fd, err_fd;		/* the agent's pid; the child's stderr */
+	struct strbuf err;
+	int code;			/* the child's exit code */
+	long long began, ended;
+};
+
+struct batch_run {
+	const struct spawn_options *o;
+	struct batch batch;
+	struct job *jobs;
+	size_t running, done;
+	int tty, lines_drawn;
+};
+
+static long long clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* The spawn options of one task of the file; the command line gives the rest. */
+static void job_options(struct spawn_options *to, const struct spawn_options *o,
+			const struct batch_task *t)
+{
+	*to = *o;
+	to->from = NULL;
+	to->name = t->slug;
+	to->title = t->title;
+	to->message = t->description;
+	to->base = t->base ? t->base : o->base;
+	to->agent = t->agent ? t->agent : o->agent;
+	to->scope = t->scope;
+	to->steps = t->steps;
+	to->checks = t->checks;
+	to->wait = o->run;
+	to->json = 0;
+}
+
+/* In the child: stdout to /dev/null, stderr and the agent's pid to the batch. */
+static NORETURN void run_job(struct batch_run *b, struct job *job, int ready, int err)
+{
+	struct spawn_options to;
+	int fd = open("/dev/null", O_WRONLY);
+
+	dup2(fd, STDOUT_FILENO);
+	dup2(err, STDERR_FILENO);
+	close(fd);
+	close(err);
+	job_options(&to, b->o, job->task);
+	exit(spawn_one(&to, ready));
+}
+
+static void start_job(struct batch_run *b, struct job *job)
+{
+	int ready[2], err[2];
+
+	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
+		die_errno("cannot make a pipe");
+	fflush(NULL);
+	job->pid = fork();
+	if (job->pid < 0)
+		die_errno("cannot start a task");
+	if (!job->pid) {
+		close(ready[0]);
+		close(err[0]);
+		run_job(b, job, ready[1], err[1]);
+	}
+	close(ready[1]);
+	close(err[1]);
+	job->ready_fd = ready[0];
+	job->err_fd = err[0];
+	job->state = JOB_SPAWNING;
+	job->began = clock_ms();
+	b->running++;
+}
+
+static void job_text(struct strbuf *out, const struct job *job, long long now)
+{
+	long long ms = (job->ended ? job->ended : now) - job->began;
+
+	sb_adds(out, job_state_names[job->state]);
+	if (job->state == JOB_RUNNING)
+		sb_addf(out, " (pid %ld)", (long)job->agent);
+	if (job->state == JOB_SUCCEEDED || job->state == JOB_FAILED) {
+		if (job->agent || !job->code)
+			sb_addf(out, " (exit %d)", job->code);
+		else
+			sb_adds(out, " (spawn failed)");
+	}
+	if (job->state != JOB_WAITING)
+		sb_addf(out, "  %llds", ms / 1000);
+}
+
+/* On a terminal the lines of every task, redrawn; otherwise a line per change. */
+static void show_jobs(struct batch_run *b, struct job *changed)
+{
+	struct strbuf out = STRBUF_INIT;
+	long long now = clock_ms();
+	size_t i;
+
+	if (b->o->json)
+		return;
+	if (!b->tty) {
+		if (changed) {
+			sb_addf(&out, "%s: ", changed->task->slug);
+			job_text(&out, changed, now);
+			printf("%s\n", out.buf);
+			fflush(stdout);
+		}
+		sb_release(&out);
+		return;
+	}
+	if (b->lines_drawn)
+		sb_addf(&out, "\033[%dA", b->lines_drawn);
+	for (i = 0; i < b->batch.nr; i++) {
+		sb_addf(&out, "\r\033[K  %-*s  ", SLUG_MAX < 30 ? SLUG_MAX : 30, b->jobs[i].task->slug);
+		job_text(&out, &b->jobs[i], now);
+		sb_addch(&out, '\n');
+	}
+	b->lines_drawn = b->batch.nr;
+	fputs(out.buf, stdout);
+	fflush(stdout);
+	sb_release(&out);
+}
+
+static struct job *job_of(struct batch_run *b, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < b->batch.nr; i++)
+		if (b->jobs[i].pid == pid && b->jobs[i].state != JOB_WAITING &&
+		    b->jobs[i].state < JOB_SUCCEEDED)
+			return &b->jobs[i];
+	return NULL;
+}
+
+/* Reads what the running children say; returns the job whose state changed. */
+static struct job *read_jobs(struct batch_run *b, int timeout)
+{
+	struct pollfd *fds = xcalloc(2 * b->batch.nr + 1, sizeof(*fds));
+	struct job *changed = NULL;
+	size_t i, n = 0;
+
+	for (i = 0; i < b->batch.nr; i++) {
+		fds[n++] = (struct pollfd){ b->jobs[i].ready_fd, POLLIN, 0 };
+		fds[n++] = (struct pollfd){ b->jobs[i].err_fd, POLLIN, 0 };
+	}
+	if (poll(fds, n, timeout) > 0) {
+		for (i = 0; i < b->batch.nr; i++) {
+			struct job *job = &b->jobs[i];
+			char buf[4096];
+			ssize_t got;
+
+			if (job->ready_fd >= 0 && fds[2 * i].revents) {
+				pid_t pid = 0;
+
+				if (read(job->ready_fd, &pid, sizeof(pid)) == sizeof(pid) && pid > 0) {
+					job->agent = pid;
+					job->state = JOB_RUNNING;
+					changed = job;
+				}
+				close(job->ready_fd);
+				job->ready_fd = -1;
+			}
+			if (job->err_fd >= 0 && fds[2 * i + 1].revents) {
+				got = read(job->err_fd, buf, sizeof(buf));
+				if (got > 0 && job->err.len < 65536)
+					sb_add(&job->err, buf, got);
+				else if (got <= 0)
+					close(job->err_fd), job->err_fd = -1;
+			}
+		}
+	}
+	free(fds);
+	return changed;
+}
+
+static struct job *reap_job(struct batch_run *b)
+{
+	int status;
+	pid_t pid = waitpid(-1, &status, WNOHANG);
+	struct job *job = pid > 0 ? job_of(b, pid) : NULL;
+
+	if (!job)
+		return NULL;
+	while (job->err_fd >= 0)	/* the rest of what it said */
+		read_jobs(b, 100);
+	job->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	job->state = job->code ? JOB_FAILED : JOB_SUCCEEDED;
+	job->ended = clock_ms();
+	b->running--;
+	b->done++;
+	return job;
+}
+
+static void print_job_json(const struct job *job)
+{
+	json_t *j = json_object();
+	char *line;
+
+	json_object_set_new(j, "task", json_string(job->task->slug));
+	json_object_set_new(j, "state", json_string(job_state_names[job->state]));
+	json_object_set_new(j, "exit_code", json_integer(job->code));
+	json_object_set_new(j, "agent_pid", job->agent ? json_integer(job->agent) : json_null());
+	json_object_set_new(j, "duration_ms", json_integer(job->ended - job->began));
+	json_object_set_new(j, "error", job->err.len ? json_text(job->err.buf) : json_null());
+	line = json_dumps(j, JSON_COMPACT);
+	puts(line);
+	free(line);
+	json_decref(j);
+}
+
+static int summarize_jobs(struct batch_run *b)
+{
+	size_t i, failed = 0;
+
+	for (i = 0; i < b->batch.nr; i++) {
+		const struct job *job = &b->jobs[i];
+
+		if (b->o->json)
+			print_job_json(job);
+		if (job->state == JOB_SUCCEEDED)
+			continue;
+		failed++;
+		if (!b->o->json && job->err.len) {
+			struct strbuf shown = STRBUF_INIT;
+
+			escape_control_keeping(&shown, job->err.buf, "\n");
+			printf("%s:\n", job->task->slug);
+			for (char *line = strtok(shown.buf, "\n"); line; line = strtok(NULL, "\n"))
+				printf("  %s\n", line);
+			sb_release(&shown);
+		}
+	}
+	if (!b->o->json)
+		printf("%zu task%s: %zu succeeded, %zu failed\n", b->batch.nr,
+		       b->batch.nr == 1 ? "" : "s", b->batch.nr - failed, failed);
+	finish_stdout();
+	return failed ? EXIT_GATE : 0;
+}
+
+static int spawn_batch(const struct spawn_options *o)
+{
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	struct batch_run b;
+	struct agent_repo repo;
+	size_t next = 0, i;
+	long jobs;
+	int code;
+
+	memset(&b, 0, sizeof(b));
+	b.o = o;
+	if (sb_read_file(&text, strcmp(o->from, "-") ? o->from : "/dev/stdin") < 0)
+		die_errno("cannot read '%s'", esc(o->from));
+	if (batch_parse(&b.batch, o->from, text.buf ? text.buf : "", text.len, &err) < 0)
+		die("%s", err.buf);
+	/* What every task needs is checked before any is spawned. */
+	agent_repo_open(&repo);
+	jobs = o->jobs ? o->jobs : repo.config.jobs;
+	if (o->run && !o->run_command && !repo.config.command.nr)
+		die("no agent to run: set agent.command (git config agent.command '<command>'), "
+		    "or give --run=<command>");
+	agent_repo_close(&repo);
+	b.jobs = xcalloc(b.batch.nr, sizeof(*b.jobs));
+	for (i = 0; i < b.batch.nr; i++) {
+		b.jobs[i].task = &b.batch.tasks[i];
+		b.jobs[i].ready_fd = b.jobs[i].err_fd = -1;
+	}
+	b.tty = isatty(STDOUT_FILENO);
+	catch_interrupts();
+	show_jobs(&b, NULL);
+	while (b.done < b.batch.nr) {
+		struct job *changed;
+
+		while (!interrupted && next < b.batch.nr && b.running < (size_t)jobs) {
+			start_job(&b, &b.jobs[next]);
+			show_jobs(&b, &b.jobs[next++]);
+		}
+		if (interrupted && next < b.batch.nr && !b.running)
+			break;
+		if ((changed = read_jobs(&b, 200)))
+			show_jobs(&b, changed);
+		while ((changed = reap_job(&b)))
+			show_jobs(&b, changed);
+		if (b.tty)
+			show_jobs(&b, NULL);	/* the clocks */
+	}
+	code = interrupted ? 128 + (int)interrupted : summarize_jobs(&b);
+	for (i = 0; i < b.batch.nr; i++)
+		sb_release(&b.jobs[i].err);
+	free(b.jobs);
+	batch_release(&b.batch);
+	sb_release(&text);
+	sb_release(&err);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct spawn_options opts;
+	int code;
+
+	parse_options(&opts, argc, argv);
+	code = opts.from ? spawn_batch(&opts) : spawn_one(&opts, -1);
 	free(opts.title);
 	strlist_clear(&opts.scope);
 	strlist_clear(&opts.steps);
 	strlist_clear(&opts.checks);
-	agent_repo_close(&sp.repo);
 	return code;
 }

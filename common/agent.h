@@ -437,9 +437,11 @@ int agent_lock(const struct task *t);
 pid_t agent_start(const struct agent_run *run, int lock_fd);
 /*
  * Supervises in the foreground, streaming agent.log to stdout (escaped on a
- * terminal). Returns the agent's exit code, or 128 + its signal.
+ * terminal); or, when ready_fd >= 0, without streaming but writing the first
+ * agent's pid (a pid_t) to ready_fd. Returns the agent's exit code, or
+ * 128 + its signal.
  */
-int agent_wait(const struct agent_run *run, int lock_fd);
+int agent_wait(const struct agent_run *run, int lock_fd, int ready_fd);
 /*
  * Whether a supervisor holds the lock of the task folder; the pids it wrote
  * are returned either way (0 when unknown).

@@ -527,7 +527,7 @@ pid_t agent_start(const struct agent_run *run, int lock_fd)
 	return agent;
 }
 
-int agent_wait(const struct agent_run *run, int lock_fd)
+int agent_wait(const struct agent_run *run, int lock_fd, int ready_fd)
 {
 	char *log = path_join(run->task->folder, "agent.log");
 	struct log_stream stream;
@@ -535,12 +535,12 @@ int agent_wait(const struct agent_run *run, int lock_fd)
 
 	memset(&stream, 0, sizeof(stream));
 	stream.tty = isatty(STDOUT_FILENO);
-	stream.fd = open(log, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
+	stream.fd = ready_fd >= 0 ? -1 : open(log, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
 	if (stream.fd >= 0)
 		lseek(stream.fd, 0, SEEK_END);
 	signal(SIGPIPE, SIG_IGN);
 	catch_interrupts();
-	code = supervise(run, lock_fd, -1, &stream);
+	code = supervise(run, lock_fd, ready_fd, &stream);
 	if (stream.fd >= 0)
 		close(stream.fd);
 	sb_release(&stream.pending);
