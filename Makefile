@@ -32,7 +32,7 @@ PROGS = git-agent git-agent-spawn git-agent-review git-agent-trace
 # The dispatcher only execs: it links libc alone and starts in a millisecond.
 BASE_OBJS = common/usage.o common/text.o
 COMMON_OBJS = $(BASE_OBJS) common/repo.o common/run.o common/task.o common/trace.o \
-	common/event.o common/supervise.o
+	common/event.o common/supervise.o common/batch.o
 MANPAGES = man/git-agent.1 man/git-agent-spawn.1 man/git-agent-review.1 man/git-agent-trace.1
 TESTS = $(patsubst %.c,%,$(wildcard tests/test_*.c))
 TEST_LIB_OBJS = tests/lib.o

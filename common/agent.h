@@ -454,4 +454,60 @@ int agent_probe(const char *folder, pid_t *supervisor, pid_t *pgid);
  */
 int agent_stop(const struct task *t);
 
+/*
+ * batch.c: the task list of `spawn --from` (INI sections or features.json)
+ *
+ * INI: only [task "<slug>"] sections (section and key names in any case, the
+ * slug as slug_is_valid() wants it); keys title (required), description,
+ * base, agent (the branch prefix, like spawn --agent) once each, and scope,
+ * step, check as often as wanted, in order. "key = value" or "key: value";
+ * indentation is ignored; '#' and ';' start a comment only at the start of a
+ * line. The value is the rest of the line without the blanks around it,
+ * taken as it is (backslashes, quotes inside, $(...) too); one that starts
+ * and ends with '"' is unquoted, with \n, \t, \" and \\ its only escapes,
+ * which is how a value holds a newline or keeps edge blanks. Empty values,
+ * unknown keys, keys outside a section and repeated single keys are errors.
+ * CRLF and a UTF-8 byte order mark are accepted; NUL bytes and invalid
+ * UTF-8 are not.
+ *
+ * features.json: an array of objects, or an object whose "features" is one.
+ * Each has id (string or integer: the slug is slugify(id)), name (the
+ * title), and optionally category, description, steps (strings) and status
+ * (null counts as absent). Only status "open" or no status is taken; every
+ * feature is checked all the same, and no two may share a slug. The
+ * category heads the description as "Category: <category>". Other members
+ * are ignored.
+ *
+ * Both: no value over BATCH_VALUE_MAX bytes, at most BATCH_TASKS_MAX tasks,
+ * at least one.
+ */
+#define BATCH_VALUE_MAX 65536
+#define BATCH_TASKS_MAX 1000
+
+struct batch_task {
+	char *slug;			/* from [task "<slug>"] or the feature's id, slugified */
+	char *title;
+	char *description;		/* NULL when none */
+	char *base;			/* NULL when none */
+	char *agent;			/* NULL when none: the branch prefix, like spawn --agent */
+	struct strlist scope, steps, checks;
+	int line;			/* where its section (or object) starts, 1-based; 0 for JSON if unknown */
+};
+
+struct batch {
+	struct batch_task *tasks;
+	size_t nr, alloc;
+};
+
+/*
+ * Parses a batch file (name is for messages, and a name ending in ".json",
+ * or text whose first non-blank is '{' or a '[' not followed by a letter,
+ * means features.json) into b, which it overwrites. Returns 0, or -1 with
+ * err set to "<name>:<line>: <problem>" ("<name>: <problem>" when it is
+ * about the whole file; no "fatal: "), having kept nothing.
+ */
+int batch_parse(struct batch *b, const char *name, const char *text, size_t len,
+		struct strbuf *err);
+void batch_release(struct batch *b);
+
 #endif
