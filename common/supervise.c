@@ -442,8 +442,9 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 		off_t start;
 
 		format_timestamp(ts);
+		/* One line, whatever the command holds: a multi-line script is escaped. */
 		header = xstrfmt("--- git agent: %s attempt %zu of %zu: %s\n", ts, i + 1,
-				 run->commands->nr, run->commands->items[i]);
+				 run->commands->nr, esc(run->commands->items[i]));
 		append_log(log, header);
 		free(header);
 		start = log_size(log);
