@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1622,6 +1623,7 @@ struct batch_run {
 	struct job *jobs;
 	size_t running, done;
 	int tty, lines_drawn;
+	int width;			/* of the longest slug */
 };
 
 static long long clock_ms(void)
@@ -1727,7 +1729,7 @@ static void show_jobs(struct batch_run *b, struct job *changed)
 	if (b->lines_drawn)
 		sb_addf(&out, "\033[%dA", b->lines_drawn);
 	for (i = 0; i < b->batch.nr; i++) {
-		sb_addf(&out, "\r\033[K  %-*s  ", SLUG_MAX < 30 ? SLUG_MAX : 30, b->jobs[i].task->slug);
+		sb_addf(&out, "\r\033[K  %-*s  ", b->width, b->jobs[i].task->slug);
 		job_text(&out, &b->jobs[i], now);
 		sb_addch(&out, '\n');
 	}
@@ -1859,6 +1861,7 @@ static int spawn_batch(const struct spawn_options *o)
 	struct batch_run b;
 	struct agent_repo repo;
 	size_t next = 0, i;
+	struct winsize ws;
 	long jobs;
 	int code;
 
@@ -1880,7 +1883,12 @@ static int spawn_batch(const struct spawn_options *o)
 		b.jobs[i].task = &b.batch.tasks[i];
 		b.jobs[i].ready_fd = b.jobs[i].err_fd = -1;
 	}
-	b.tty = isatty(STDOUT_FILENO);
+	for (i = 0; i < b.batch.nr; i++)
+		if ((int)strlen(b.batch.tasks[i].slug) > b.width)
+			b.width = strlen(b.batch.tasks[i].slug);
+	/* Lines redrawn in place must fit the terminal; else one line per change. */
+	b.tty = isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) &&
+		b.batch.nr + 2 <= ws.ws_row;
 	catch_interrupts();
 	show_jobs(&b, NULL);
 	while (b.done < b.batch.nr) {

@@ -163,6 +163,8 @@ complete -c git-agent -n $spawn -l step -x -d 'A step for the agent (repeatable)
 complete -c git-agent -n $spawn -l check -x -d 'A check review will run (repeatable)'
 complete -c git-agent -n $spawn -l allow-dirty -d 'Create even if the main worktree has uncommitted changes'
 complete -c git-agent -n $spawn -l keep-failed -d 'Keep the worktree when an agent.setup command fails'
+complete -c git-agent -n $spawn -l from -r -F -d 'Spawn every task of an INI batch file or features.json'
+complete -c git-agent -n $spawn -s j -l jobs -x -d 'With --from: at most N tasks at once (default: agent.jobs)'
 complete -c git-agent -n $spawn -l json -d 'Print one JSON object instead of the human summary'
 complete -c git-agent -n $spawn -s h -d 'Show usage'
 complete -c git-agent -n $spawn -l help -d 'Show the manual page'
