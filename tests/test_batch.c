@@ -325,6 +325,7 @@ Test(ini, a_utf8_byte_order_mark_at_the_start_is_accepted)
 	parse_ok("\xef\xbb\xbf[task \"a\"]\ntitle = A\n");
 	cr_assert_str_eq(task(0)->slug, "a");
 	cr_assert_eq(task(0)->line, 1);
+	batch_release(&b);
 	parse_ok("\xef\xbb\xbf# comment\r\n[task \"b\"]\r\ntitle = B\r\n");
 	cr_assert_str_eq(task(0)->slug, "b");
 }
