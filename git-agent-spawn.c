@@ -1543,14 +1543,15 @@ static void agent_commands(struct spawn *sp, const struct spawn_options *o, stru
 }
 
 /*
- * Starts the task's agent; with --wait, returns its exit code once it ended
- * (and tells ready_fd its pid, for a batch).
+ * Starts the task's agent, holding lock (from agent_lock()); with --wait,
+ * returns its exit code once it ended (and tells ready_fd its pid, for a
+ * batch).
  */
 static int run_agent(struct spawn *sp, const struct spawn_options *o,
-		     const struct strlist *commands, pid_t *pid, int ready_fd)
+		     const struct strlist *commands, int lock, pid_t *pid, int ready_fd)
 {
 	struct agent_run run = { &sp->repo, &sp->task, &sp->env, commands, o->timeout };
-	int lock = agent_lock(&sp->task), code = 0;
+	int code = 0;
 
 	if (o->wait)
 		code = agent_wait(&run, lock, ready_fd);
@@ -1566,7 +1567,7 @@ static int spawn_one(const struct spawn_options *opts, int ready_fd)
 	struct strlist commands = STRLIST_INIT;
 	struct spawn sp;
 	pid_t agent = 0;
-	int code = 0;
+	int code = 0, lock = -1;
 
 	memset(&sp, 0, sizeof(sp));
 	sp.record_fd = -1;
@@ -1588,11 +1589,14 @@ static int spawn_one(const struct spawn_options *opts, int ready_fd)
 	}
 	close(sp.record_fd);	/* review may write it while the agent runs */
 	sp.record_fd = -1;
+	/* Before anything is printed: another agent of the task may be running. */
+	if (opts->run)
+		lock = agent_lock(&sp.task);
 	if (opts->run && !opts->wait)
-		run_agent(&sp, opts, &commands, &agent, -1);
+		run_agent(&sp, opts, &commands, lock, &agent, -1);
 	print_result(&sp, opts, agent);
 	if (opts->wait)
-		code = run_agent(&sp, opts, &commands, &agent, ready_fd);
+		code = run_agent(&sp, opts, &commands, lock, &agent, ready_fd);
 	task_release(&sp.task);
 	strlist_clear(&sp.env);
 	strlist_clear(&commands);

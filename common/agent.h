@@ -246,6 +246,7 @@ struct child {
 	int stdout_to_stderr;
 	int new_process_group;		/* so killpg() reaches its children */
 	int new_session;		/* and no controlling terminal either */
+	int default_sigpipe;		/* SIGPIPE back to SIG_DFL: we ignore it, it must not */
 	/* When it turns non-zero (a signal handler's flag), SIGTERM the child. */
 	const volatile sig_atomic_t *interrupt;
 	struct strbuf out, err;

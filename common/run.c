@@ -97,6 +97,8 @@ int start_child(struct child *c)
 	posix_spawnattr_t attr;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 	char **env = child_environment(c);
+	sigset_t sigdefault;
+	short flags = 0;
 	int ret = -1, saved;
 
 	c->pid = -1;
@@ -131,12 +133,20 @@ int start_child(struct child *c)
 		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
 	if (c->new_session) {
 		adopt_orphans();
-		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
+		flags |= POSIX_SPAWN_SETSID;
 	} else if (c->new_process_group) {
 		adopt_orphans();
-		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+		flags |= POSIX_SPAWN_SETPGROUP;
 		posix_spawnattr_setpgroup(&attr, 0);
 	}
+	if (c->default_sigpipe) {
+		/* An ignored signal stays ignored across exec: `yes | head` would fail. */
+		sigemptyset(&sigdefault);
+		sigaddset(&sigdefault, SIGPIPE);
+		posix_spawnattr_setsigdefault(&attr, &sigdefault);
+		flags |= POSIX_SPAWN_SETSIGDEF;
+	}
+	posix_spawnattr_setflags(&attr, flags);
 
 	errno = posix_spawnp(&c->pid, c->argv[0], &actions, &attr,
 			     (char *const *)c->argv, env);

@@ -38,6 +38,21 @@ static const char *const default_env_patterns[] = {
 /* How much of an attempt's output the patterns see. */
 #define LOG_TAIL (64 * 1024)
 
+/* Whether SIGPIPE was ignored before the supervisor ignored it too. */
+static int sigpipe_was_ignored;
+
+/*
+ * A closed stdout or a spawn gone must not kill the supervisor; the agent
+ * still gets SIGPIPE as its caller had it.
+ */
+static void ignore_sigpipe(void)
+{
+	struct sigaction old;
+
+	sigpipe_was_ignored = !sigaction(SIGPIPE, NULL, &old) && old.sa_handler == SIG_IGN;
+	signal(SIGPIPE, SIG_IGN);
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -427,8 +442,9 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 		off_t start;
 
 		format_timestamp(ts);
+		/* One line, whatever the command holds: a multi-line script is escaped. */
 		header = xstrfmt("--- git agent: %s attempt %zu of %zu: %s\n", ts, i + 1,
-				 run->commands->nr, run->commands->items[i]);
+				 run->commands->nr, esc(run->commands->items[i]));
 		append_log(log, header);
 		free(header);
 		start = log_size(log);
@@ -439,6 +455,7 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 		c.out_append = 1;
 		c.err_to_out = 1;
 		c.new_session = 1;
+		c.default_sigpipe = !sigpipe_was_ignored;
 		memset(&a, 0, sizeof(a));
 		a.index = i;
 		began = now_ms();
@@ -500,7 +517,7 @@ pid_t agent_start(const struct agent_run *run, int lock_fd)
 	if (!supervisor) {
 		set_die_hook(supervisor_died);
 		setsid();
-		signal(SIGPIPE, SIG_IGN);
+		ignore_sigpipe();
 		catch_interrupts();
 		/* Nothing of the spawn's stays open here: only the lock and the pipe. */
 		for (fd = 3; fd < 1024; fd++)
@@ -538,7 +555,7 @@ int agent_wait(const struct agent_run *run, int lock_fd, int ready_fd)
 	stream.fd = ready_fd >= 0 ? -1 : open(log, O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
 	if (stream.fd >= 0)
 		lseek(stream.fd, 0, SEEK_END);
-	signal(SIGPIPE, SIG_IGN);
+	ignore_sigpipe();
 	catch_interrupts();
 	code = supervise(run, lock_fd, ready_fd, &stream);
 	if (stream.fd >= 0)
