@@ -1442,12 +1442,11 @@ static int record_round(struct review *rv, const struct review_options *o)
 		free(nl);
 	}
 	log_round(rv, &er, summary);
-	if (o->json) {
-		fputs(text, stdout);
-		putchar('\n');
-	} else {
+	if (o->json)
+		json_write_stdout(text, strlen(text), isatty(STDOUT_FILENO));
+	else
+
 		print_round(rv, &er, summary);
-	}
 	finish_stdout();
 	for (i = 0; i < er.checks_nr; i++) {
 		failed |= er.checks[i].exit_code != 0;

@@ -110,6 +110,11 @@ void sq_quote(struct strbuf *out, const char *s);
 void escape_control(struct strbuf *out, const char *s);
 /* escape_control() that leaves the ASCII characters in keep as they are. */
 void escape_control_keeping(struct strbuf *out, const char *s, const char *keep);
+/*
+ * Appends JSON text with DEL, C1 controls and bidirectional overrides, which
+ * JSON strings may hold raw, as \u escapes: the same JSON, safe on a terminal.
+ */
+void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len);
 /* escape_control() into a buffer that lives until the next 8 calls. */
 const char *esc(const char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
@@ -349,6 +354,11 @@ char *task_find(struct agent_repo *r, const char *name);
 json_t *json_text(const char *s);
 /* Prints a --json answer on stdout, indented by two, and drops the reference. */
 void json_print(json_t *value);
+/*
+ * Writes JSON text and a newline to stdout, through escape_json_for_terminal()
+ * when it ends up on a terminal (through a pager too).
+ */
+void json_write_stdout(const char *text, size_t len, int terminal);
 
 /*
  * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with

@@ -26,10 +26,29 @@ json_t *json_text(const char *s)
 	return j;
 }
 
+void json_write_stdout(const char *text, size_t len, int terminal)
+{
+	if (terminal) {
+		struct strbuf safe = STRBUF_INIT;
+
+		escape_json_for_terminal(&safe, text, len);
+		if (safe.len)
+			fwrite(safe.buf, 1, safe.len, stdout);
+		sb_release(&safe);
+	} else {
+		fwrite(text, 1, len, stdout);
+	}
+	putchar('\n');
+}
+
 void json_print(json_t *value)
 {
-	json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
+	char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (!text)
+		die("cannot encode the JSON output");
+	json_write_stdout(text, strlen(text), isatty(STDOUT_FILENO));
+	free(text);
 	json_decref(value);
 }
 
