@@ -1456,7 +1456,7 @@ static int valid_name(const char *s, const char *first, const char *rest)
 static void emit_event(struct trace *tr)
 {
 	static const char *const own_keys[] = { "v", "ts", "event", "task", "emitted", "message",
-						"agent", NULL };
+						"agent", "truncated", NULL };
 	const struct trace_options *o = tr->o;
 	char *slug;
 	json_t *e;

@@ -367,8 +367,9 @@ void json_write_stdout(const char *text, size_t len, int terminal);
 json_t *trace_event(const char *event, const char *task);
 /*
  * Appends one whole line under an exclusive lock; a failed or short write
- * is cut back so no partial line remains. Takes the event's reference.
- * Returns 0, or -1 with errno set.
+ * is cut back so no partial line remains. A line longer than TRACE_MAX_LINE
+ * has its longest strings cut, with "truncated": true. Takes the event's
+ * reference. Returns 0, or -1 with errno set.
  */
 int trace_append(const char *path, json_t *event);
 /* trace_append() that warns instead of failing the caller. */
