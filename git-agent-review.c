@@ -1974,6 +1974,8 @@ static char *read_request(const struct review_options *o)
 		sb_adds(&sb, o->changes);
 	else if (!isatty(0) && sb_read_fd(&sb, 0) < 0)
 		die_errno("cannot read the requested changes from stdin");
+	if (memchr(sb.buf ? sb.buf : "", '\0', sb.len))
+		die("the requested changes on stdin hold a NUL byte: they must be text");
 	while (sb.len && strchr("\n\t ", sb.buf[sb.len - 1]))
 		sb.buf[--sb.len] = '\0';
 	if (!sb.len) {
@@ -1984,7 +1986,11 @@ static char *read_request(const struct review_options *o)
 	return sb_detach(&sb);
 }
 
-/* Appends the request to packet.md, under one "Requested changes" heading. */
+/*
+ * Appends the request to packet.md, under one "Requested changes" heading:
+ * the first request adds it. The record says whether one came before, as
+ * the packet cannot: its description may hold that heading's line too.
+ */
 static void append_to_packet(struct review *rv, int round, const char *text)
 {
 	char *packet = path_join(rv->task.folder, "packet.md");
@@ -1995,7 +2001,7 @@ static void append_to_packet(struct review *rv, int round, const char *text)
 		die_errno("cannot update the packet '%s'", esc(packet));
 	if (now.len && now.buf[now.len - 1] != '\n')
 		sb_addch(&add, '\n');
-	if (!now.buf || !strstr(now.buf, "\n## Requested changes\n"))
+	if (rv->task.changes_round < 0)
 		sb_adds(&add, "\n## Requested changes\n\n"
 			"The reviewer asked for these changes. Make them, commit, and update your report.\n");
 	if (round)
