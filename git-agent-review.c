@@ -925,7 +925,8 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	const char *argv[4];
 	char *name = xstrfmt("checks/%02zu.out", n + 1), *out = path_join(er->tmp, name);
 	struct timespec start, now;
-	long timeout_ms = rv->repo.config.check_timeout * 1000, delay = 1;
+	long long timeout_ms = (long long)rv->repo.config.check_timeout * 1000;
+	long delay = 1;
 	int status = 0, done = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);

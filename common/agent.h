@@ -155,6 +155,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 enum agent_mode { MODE_DRY_RUN, MODE_CREATE };
 enum merge_style { MERGE_STYLE_MERGE, MERGE_STYLE_FF, MERGE_STYLE_SQUASH };
 
+#define CHECK_TIMEOUT_MAX (365L * 24 * 3600)
+
 struct agent_config {
 	enum agent_mode mode;
 	char *base;			/* NULL: current branch */
@@ -165,7 +167,7 @@ struct agent_config {
 	char *task_dir;			/* absolute: agent.dir */
 	char *trace;			/* absolute: agent.trace */
 	struct strlist copy, link, setup, command, check;
-	long check_timeout;
+	long check_timeout;		/* seconds, at most CHECK_TIMEOUT_MAX */
 	enum merge_style merge_style;
 	int remove_after_merge;
 	char *template;			/* absolute, or NULL: built in */
