@@ -694,6 +694,9 @@ static void render_packet(struct spawn *sp, struct strbuf *out)
 	}
 	if (sb_read_file(&text, template) < 0)
 		die_errno("cannot read the packet template '%s' (agent.template)", esc(template));
+	if (memchr(text.buf ? text.buf : "", '\0', text.len))
+		die("the packet template '%s' (agent.template) holds a NUL byte: it must be text",
+		    esc(template));
 	render_template(sp, out, text.buf ? text.buf : "", template);
 	sb_release(&text);
 }
