@@ -925,7 +925,8 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	const char *argv[4];
 	char *name = xstrfmt("checks/%02zu.out", n + 1), *out = path_join(er->tmp, name);
 	struct timespec start, now;
-	long timeout_ms = rv->repo.config.check_timeout * 1000, delay = 1;
+	long long timeout_ms = (long long)rv->repo.config.check_timeout * 1000;
+	long delay = 1;
 	int status = 0, done = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1442,12 +1443,11 @@ static int record_round(struct review *rv, const struct review_options *o)
 		free(nl);
 	}
 	log_round(rv, &er, summary);
-	if (o->json) {
-		fputs(text, stdout);
-		putchar('\n');
-	} else {
+	if (o->json)
+		json_write_stdout(text, strlen(text), isatty(STDOUT_FILENO));
+	else
+
 		print_round(rv, &er, summary);
-	}
 	finish_stdout();
 	for (i = 0; i < er.checks_nr; i++) {
 		failed |= er.checks[i].exit_code != 0;
@@ -1975,6 +1975,8 @@ static char *read_request(const struct review_options *o)
 		sb_adds(&sb, o->changes);
 	else if (!isatty(0) && sb_read_fd(&sb, 0) < 0)
 		die_errno("cannot read the requested changes from stdin");
+	if (memchr(sb.buf ? sb.buf : "", '\0', sb.len))
+		die("the requested changes on stdin hold a NUL byte: they must be text");
 	while (sb.len && strchr("\n\t ", sb.buf[sb.len - 1]))
 		sb.buf[--sb.len] = '\0';
 	if (!sb.len) {
@@ -1985,7 +1987,11 @@ static char *read_request(const struct review_options *o)
 	return sb_detach(&sb);
 }
 
-/* Appends the request to packet.md, under one "Requested changes" heading. */
+/*
+ * Appends the request to packet.md, under one "Requested changes" heading:
+ * the first request adds it. The record says whether one came before, as
+ * the packet cannot: its description may hold that heading's line too.
+ */
 static void append_to_packet(struct review *rv, int round, const char *text)
 {
 	char *packet = path_join(rv->task.folder, "packet.md");
@@ -1996,7 +2002,7 @@ static void append_to_packet(struct review *rv, int round, const char *text)
 		die_errno("cannot update the packet '%s'", esc(packet));
 	if (now.len && now.buf[now.len - 1] != '\n')
 		sb_addch(&add, '\n');
-	if (!now.buf || !strstr(now.buf, "\n## Requested changes\n"))
+	if (rv->task.changes_round < 0)
 		sb_adds(&add, "\n## Requested changes\n\n"
 			"The reviewer asked for these changes. Make them, commit, and update your report.\n");
 	if (round)

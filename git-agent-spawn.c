@@ -249,7 +249,8 @@ static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 	size_t i;
 
 	git_reference_name_is_valid(&valid, ref);
-	if (!valid || prefix[strlen(prefix) - 1] == '/')
+	/* git refuses branch names that start with '-': they read as options. */
+	if (!valid || *prefix == '-' || prefix[strlen(prefix) - 1] == '/')
 		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
 		    esc(prefix), esc(prefix));
 	/* "agent" as a branch leaves no room for "agent/<slug>". */
@@ -302,6 +303,8 @@ static void resolve_base(struct spawn *sp, const struct spawn_options *o)
 
 	if (sp->adopted && !o->base)
 		base = sp->task.base;
+	if (base && *base == '-')
+		die("bad base '%s': a base starting with '-' would read as an option of git", esc(base));
 	if (!base && git_repository_head_unborn(r->repo) == 1)
 		die("the repository has no commits yet; make a first commit, then spawn a task");
 	if (base) {
@@ -782,6 +785,9 @@ static void render_packet(struct spawn *sp, struct strbuf *out)
 	}
 	if (sb_read_file(&text, template) < 0)
 		die_errno("cannot read the packet template '%s' (agent.template)", esc(template));
+	if (memchr(text.buf ? text.buf : "", '\0', text.len))
+		die("the packet template '%s' (agent.template) holds a NUL byte: it must be text",
+		    esc(template));
 	render_template(sp, out, text.buf ? text.buf : "", template);
 	sb_release(&text);
 }
@@ -1080,6 +1086,25 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	return ret ? -1 : 0;
 }
 
+/*
+ * Whether path's directory, symlinks resolved, is inside the worktree: a
+ * symlink committed in the base must not carry a copy or link outside it.
+ */
+static int lands_in_worktree(struct spawn *sp, const char *path)
+{
+	char *dir = xstrndup(path, strrchr(path, '/') - path);
+	char *real = path_canonical(dir), *worktree = path_canonical(sp->task.worktree);
+	int inside = path_is_inside(real, worktree);
+
+	if (!inside)
+		warning("not copying or linking '%s': '%s' leads outside the worktree", esc(path),
+			esc(dir));
+	free(dir);
+	free(real);
+	free(worktree);
+	return inside;
+}
+
 static int copy_file(const char *from, const char *to, struct strbuf *why)
 {
 	char buf[65536];
@@ -1164,7 +1189,7 @@ static int copy_files(struct spawn *sp, int *copied, struct strbuf *why)
 		end = p + strlen(p);
 		from = path_join(r->root, p);
 		to = path_join(sp->task.worktree, p);
-		if (lstat(to, &st) < 0) {
+		if (lstat(to, &st) < 0 && lands_in_worktree(sp, to)) {
 			ret = copy_file(from, to, why);
 			*copied += !ret;
 		}
@@ -1190,7 +1215,7 @@ static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 		char *to = path_join(sp->task.worktree, paths.items[i]);
 		struct stat st;
 
-		if (lstat(to, &st) < 0) {
+		if (lstat(to, &st) < 0 && lands_in_worktree(sp, to)) {
 			if (mkdir_for(to, 0777) < 0 || symlink(from, to) < 0) {
 				sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
 				ret = -1;
@@ -1427,6 +1452,8 @@ static char *read_description(const struct spawn_options *o)
 		return NULL;
 	if (sb_read_file(&sb, strcmp(o->message_file, "-") ? o->message_file : "/dev/stdin") < 0)
 		die_errno("cannot read '%s'", esc(o->message_file));
+	if (memchr(sb.buf ? sb.buf : "", '\0', sb.len))
+		die("'%s' holds a NUL byte: the description must be text", esc(o->message_file));
 	while (sb.len && sb.buf[sb.len - 1] == '\n')
 		sb.buf[--sb.len] = '\0';
 	return sb_detach(&sb);

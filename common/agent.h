@@ -110,6 +110,11 @@ void sq_quote(struct strbuf *out, const char *s);
 void escape_control(struct strbuf *out, const char *s);
 /* escape_control() that leaves the ASCII characters in keep as they are. */
 void escape_control_keeping(struct strbuf *out, const char *s, const char *keep);
+/*
+ * Appends JSON text with DEL, C1 controls and bidirectional overrides, which
+ * JSON strings may hold raw, as \u escapes: the same JSON, safe on a terminal.
+ */
+void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len);
 /* escape_control() into a buffer that lives until the next 8 calls. */
 const char *esc(const char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
@@ -150,6 +155,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 enum agent_mode { MODE_DRY_RUN, MODE_CREATE };
 enum merge_style { MERGE_STYLE_MERGE, MERGE_STYLE_FF, MERGE_STYLE_SQUASH };
 
+#define CHECK_TIMEOUT_MAX (365L * 24 * 3600)
+
 struct agent_config {
 	enum agent_mode mode;
 	char *base;			/* NULL: current branch */
@@ -161,7 +168,7 @@ struct agent_config {
 	char *trace;			/* absolute: agent.trace */
 	struct strlist copy, link, setup, command, check;
 	struct strlist retry_pattern, env_pattern;	/* empty: the built-in ones */
-	long check_timeout;
+	long check_timeout;		/* seconds, at most CHECK_TIMEOUT_MAX */
 	enum merge_style merge_style;
 	int remove_after_merge;
 	char *template;			/* absolute, or NULL: built in */
@@ -353,6 +360,11 @@ char *task_find(struct agent_repo *r, const char *name);
 json_t *json_text(const char *s);
 /* Prints a --json answer on stdout, indented by two, and drops the reference. */
 void json_print(json_t *value);
+/*
+ * Writes JSON text and a newline to stdout, through escape_json_for_terminal()
+ * when it ends up on a terminal (through a pager too).
+ */
+void json_write_stdout(const char *text, size_t len, int terminal);
 
 /*
  * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with
@@ -361,8 +373,9 @@ void json_print(json_t *value);
 json_t *trace_event(const char *event, const char *task);
 /*
  * Appends one whole line under an exclusive lock; a failed or short write
- * is cut back so no partial line remains. Takes the event's reference.
- * Returns 0, or -1 with errno set.
+ * is cut back so no partial line remains. A line longer than TRACE_MAX_LINE
+ * has its longest strings cut, with "truncated": true. Takes the event's
+ * reference. Returns 0, or -1 with errno set.
  */
 int trace_append(const char *path, json_t *event);
 /* trace_append() that warns instead of failing the caller. */
