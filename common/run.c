@@ -97,6 +97,8 @@ int start_child(struct child *c)
 	posix_spawnattr_t attr;
 	int out_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
 	char **env = child_environment(c);
+	sigset_t xfsz;
+	short flags = 0;
 	int ret = -1, saved;
 
 	c->pid = -1;
@@ -131,9 +133,21 @@ int start_child(struct child *c)
 		posix_spawn_file_actions_addchdir_np(&actions, c->dir);
 	if (c->new_process_group) {
 		adopt_orphans();
-		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+		flags |= POSIX_SPAWN_SETPGROUP;
 		posix_spawnattr_setpgroup(&attr, 0);
 	}
+	/*
+	 * git keeps our ignored SIGXFSZ, so past `ulimit -f` it fails and takes
+	 * its lock files back; setup commands, checks and agents run as they
+	 * would from the user's shell.
+	 */
+	if (strcmp(c->argv[0], "git")) {
+		sigemptyset(&xfsz);
+		sigaddset(&xfsz, SIGXFSZ);
+		posix_spawnattr_setsigdefault(&attr, &xfsz);
+		flags |= POSIX_SPAWN_SETSIGDEF;
+	}
+	posix_spawnattr_setflags(&attr, flags);
 
 	errno = posix_spawnp(&c->pid, c->argv[0], &actions, &attr,
 			     (char *const *)c->argv, env);
