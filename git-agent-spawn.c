@@ -477,12 +477,28 @@ static void log_spawn_failed(struct agent_repo *r, const char *slug, const char 
 
 /*
  * A record left "creating" that nobody holds locked belongs to a spawn that
- * was killed: take back what it made, as its own rollback would have.
+ * was killed: take back the worktree and branch it made, as its own
+ * rollback would have. The task goes back to planned, not away: it may have
+ * been a plan whose packet was edited by hand, and this spawn can adopt it.
  */
-static void repair_interrupted(struct spawn *sp, struct task *stale, const char *record)
+static void repair_interrupted(struct spawn *sp, struct task *stale, int fd, const char *record)
 {
 	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
-		stale->slug ? stale->slug : record);
+		stale->slug);
+	if (stale->worktree)
+		remove_own_worktree(&sp->repo, stale->worktree);
+	if (stale->branch && stale->base_sha)
+		delete_branch_at(&sp->repo, stale->branch, stale->base_sha);
+	stale->status = TASK_PLANNED;
+	if (task_write_fd(fd, stale) < 0)
+		die_errno("cannot write the task record '%s'", esc(record));
+	log_spawn_failed(&sp->repo, stale->slug, "interrupted; rolled back by a later spawn");
+}
+
+/* A record that cannot be read is no plan: what it names goes, and it too. */
+static void remove_broken_record(struct spawn *sp, struct task *stale, const char *record)
+{
+	warning("removing the unreadable task record '%s' and what it names", esc(record));
 	if (stale->worktree)
 		remove_own_worktree(&sp->repo, stale->worktree);
 	if (stale->branch && stale->base_sha)
@@ -490,7 +506,7 @@ static void repair_interrupted(struct spawn *sp, struct task *stale, const char 
 	if (stale->folder)
 		remove_task_folder(stale->folder);
 	unlink(record);
-	log_spawn_failed(&sp->repo, stale->slug, "interrupted; rolled back by a later spawn");
+	log_spawn_failed(&sp->repo, stale->slug ? stale->slug : record, "unreadable record removed");
 }
 
 enum claim { CLAIM_TAKEN, CLAIM_RETRY, CLAIM_OK };
@@ -506,11 +522,13 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 		return CLAIM_TAKEN;	/* another spawn is creating it now */
 	if (stat(path, &b) < 0 || fstat(fd, &a) < 0 || a.st_ino != b.st_ino)
 		return CLAIM_RETRY;	/* rolled back while we waited */
-	if (task_read_fd(fd, path, &found) < 0 || found.status == TASK_CREATING) {
-		repair_interrupted(sp, &found, path);
+	if (task_read_fd(fd, path, &found) < 0) {
+		remove_broken_record(sp, &found, path);
 		task_release(&found);
 		return CLAIM_RETRY;
 	}
+	if (found.status == TASK_CREATING)
+		repair_interrupted(sp, &found, fd, path);
 	if (o->run && o->name && (found.status == TASK_MERGED || found.status == TASK_ABANDONED))
 		die("task '%s' was %s; its agent cannot run again", found.slug,
 		    task_status_name(found.status));
@@ -1010,7 +1028,7 @@ static void log_planned(struct spawn *sp)
 	json_object_set_new(e, "base_sha", json_text(t->base_sha));
 	json_object_set_new(e, "worktree", json_text(t->worktree));
 	json_object_set_new(e, "folder", json_text(t->folder));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 }
 
 static int create_branch(struct spawn *sp, struct strbuf *why)
@@ -1034,6 +1052,7 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
 	}
 	git_reference_free(ref);
 	sp->made_branch = 1;
+	test_die_point("spawn-branch");
 	return 0;
 }
 
@@ -1260,6 +1279,7 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 {
 	size_t i;
 
+	test_die_point("spawn-copied");
 	for (i = 0; i < sp->repo.config.setup.nr; i++) {
 		const char *cmd = sp->repo.config.setup.items[i];
 		const char *argv[4];
@@ -1298,7 +1318,7 @@ static int set_up_worktree(struct spawn *sp, struct strbuf *why)
 	json_object_set_new(e, "copied", json_integer(copied));
 	json_object_set_new(e, "linked", json_integer(linked));
 	json_object_set_new(e, "commands", json_integer((json_int_t)sp->repo.config.setup.nr));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 	return 0;
 }
 
@@ -1341,17 +1361,18 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 	json_t *e;
 
 	catch_interrupts();
-
+	test_die_point("spawn-folder");
 	if (create_branch(sp, &why) < 0 || interrupted ||
 	    add_worktree(sp, !o->allow_dirty, &why) < 0 || interrupted)
 		goto fail;
+	test_die_point("spawn-worktree");
 	e = trace_event("worktree.created", sp->task.slug);
 	json_object_set_new(e, "agent", json_text(sp->task.agent));
 	json_object_set_new(e, "branch", json_text(sp->task.branch));
 	json_object_set_new(e, "base", json_text(sp->task.base));
 	json_object_set_new(e, "base_sha", json_string(sp->task.base_sha));
 	json_object_set_new(e, "worktree", json_text(sp->task.worktree));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 	if (set_up_worktree(sp, &why) < 0 || interrupted) {
 		if (!interrupted && o->keep_failed) {
 			set_die_hook(NULL);
@@ -1361,7 +1382,9 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 		}
 		goto fail;
 	}
+	test_die_point("spawn-setup");
 	update_record(sp, TASK_CREATED);
+	test_die_point("spawn-created");
 	set_die_hook(NULL);
 	sb_release(&why);
 	return;
@@ -1554,6 +1577,7 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		resolve_base(sp, o);
 		update_record(sp, TASK_CREATING);
 	}
+	test_die_point("spawn-claimed");
 	free(description);
 }
 
@@ -1953,6 +1977,7 @@ int main(int argc, char **argv)
 	struct spawn_options opts;
 	int code;
 
+	ignore_file_size_signal();
 	parse_options(&opts, argc, argv);
 	code = opts.from ? spawn_batch(&opts) : spawn_one(&opts, -1);
 	free(opts.title);

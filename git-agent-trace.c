@@ -1639,6 +1639,7 @@ int main(int argc, char **argv)
 	struct trace_options o;
 	struct trace tr;
 
+	ignore_file_size_signal();
 	parse_options(argc, argv, &o);
 	memset(&tr, 0, sizeof(tr));
 	tr.o = &o;

@@ -54,6 +54,17 @@ NORETURN void usage_getopt(int c, const char *usage, const char *option);
 void finish_stdout(void);
 /* Execs `git help agent-<command>` (`git help agent` for NULL): the man page. */
 NORETURN void show_man_page(const char *command);
+/*
+ * Makes a write past `ulimit -f` fail with EFBIG instead of killing us with
+ * SIGXFSZ half-way through a file: the failure is then cut back and
+ * reported like a full disk. Every program calls it first.
+ */
+void ignore_file_size_signal(void);
+/*
+ * Kills the process with SIGKILL when GIT_AGENT_TEST_DIE_AT names step: the
+ * tests' way to stop a command between two steps, as a crash would.
+ */
+void test_die_point(const char *step);
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
@@ -380,6 +391,11 @@ json_t *trace_event(const char *event, const char *task);
 int trace_append(const char *path, json_t *event);
 /* trace_append() that warns instead of failing the caller. */
 void trace_log(const struct agent_repo *r, json_t *event);
+/*
+ * trace_append() that dies naming the trace and the reason: for the event
+ * a change must not happen without (the die hook takes the change back).
+ */
+void trace_log_or_die(const struct agent_repo *r, json_t *event);
 
 /* event.c: reading the event log, line by line */
 

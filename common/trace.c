@@ -199,3 +199,9 @@ void trace_log(const struct agent_repo *r, json_t *event)
 		warning("cannot append to the trace '%s': %s", r->config.trace,
 			strerror(errno));
 }
+
+void trace_log_or_die(const struct agent_repo *r, json_t *event)
+{
+	if (trace_append(r->config.trace, event) < 0)
+		die_errno("cannot append to the trace '%s'", esc(r->config.trace));
+}

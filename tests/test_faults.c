@@ -1,0 +1,529 @@
+/*
+ * Faults the suite promises to survive, each made for real: a full
+ * filesystem (a small tmpfs) and a file-size limit (`ulimit -f`) while the
+ * trace or a task folder is written; a command killed with SIGKILL between
+ * any two steps of `spawn --create` and `review --merge`
+ * (GIT_AGENT_TEST_DIE_AT); a read-only or unreadable .git/agent; and lock
+ * contention with `git status` and `git gc --auto`.
+ *
+ * Each test runs in a mount namespace of its own, so the filesystems it
+ * mounts vanish with it. Without the right to mount (not root, no
+ * CAP_SYS_ADMIN) those tests are skipped, saying why.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib.h"
+
+/* Why this test cannot mount, or NULL when it can. */
+static const char *cannot_mount;
+static char *mounted[8];
+static size_t mounted_nr;
+
+static void faults_setup(void)
+{
+	sandbox_setup();
+	mounted_nr = 0;
+	cannot_mount = NULL;
+	if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		cannot_mount = strf("cannot make a mount namespace: %s (needs root or CAP_SYS_ADMIN)",
+				    strerror(errno));
+}
+
+static void faults_teardown(void)
+{
+	while (mounted_nr)
+		umount2(mounted[--mounted_nr], MNT_DETACH);
+	sandbox_teardown();
+}
+
+TestSuite(disk_full, .init = faults_setup, .fini = faults_teardown, .timeout = 120);
+TestSuite(file_size, .init = faults_setup, .fini = faults_teardown, .timeout = 120);
+
+static void remember_mount(const char *dir)
+{
+	cr_assert(mounted_nr < sizeof(mounted) / sizeof(*mounted), "too many mounts");
+	mounted[mounted_nr++] = strf("%s", dir);
+}
+
+/* A tmpfs of size_kb at dir, or the test is skipped. */
+static void mount_tmpfs(const char *dir, int size_kb)
+{
+	if (cannot_mount)
+		cr_skip_test("%s", cannot_mount);
+	make_dirs(dir);
+	if (mount("tmpfs", dir, "tmpfs", 0, strf("size=%dk,mode=0755", size_kb)) < 0)
+		cr_skip_test("cannot mount a tmpfs: %s (needs root or CAP_SYS_ADMIN)", strerror(errno));
+	remember_mount(dir);
+}
+
+/* Fills the filesystem of dir until no byte more fits. */
+static void fill_up(const char *dir)
+{
+	char block[4096];
+	int fd = open(strf("%s/filler", dir), O_WRONLY | O_CREAT | O_APPEND, 0644);
+	ssize_t n;
+
+	cr_assert(fd >= 0, "open filler: %s", strerror(errno));
+	memset(block, 'x', sizeof(block));
+	do
+		n = write(fd, block, sizeof(block));
+	while (n > 0);
+	cr_assert(n < 0 && errno == ENOSPC, "filling %s: %s", dir, strerror(errno));
+	while (write(fd, block, 1) == 1)
+		;
+	close(fd);
+	cr_assert(write(open(strf("%s/probe", dir), O_WRONLY | O_CREAT, 0644), block, 4096) < 0,
+		  "%s is not full", dir);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	cr_assert(stat(path, &st) == 0, "stat %s: %s", path, strerror(errno));
+	return (long)st.st_size;
+}
+
+/*
+ * Appends one valid event to the trace so that it is exactly size bytes:
+ * where the next append starts matters (a tmpfs page, a `ulimit -f` block).
+ */
+static void pad_trace(const char *path, long size)
+{
+	static const char head[] = "{\"v\":1,\"ts\":\"2026-01-01T00:00:00.000Z\","
+				   "\"event\":\"note.pad\",\"task\":\"pad\",\"pad\":\"";
+	long have = path_exists(path) ? file_size(path) : 0;
+	long pad = size - have - (long)strlen(head) - 3;
+	FILE *f = fopen(path, "a");
+
+	cr_assert(pad >= 0, "the trace is already %ld bytes, more than %ld", have, size);
+	cr_assert(f != NULL, "open %s: %s", path, strerror(errno));
+	fputs(head, f);
+	while (pad--)
+		putc('x', f);
+	fputs("\"}\n", f);
+	cr_assert(fclose(f) == 0);
+	cr_assert_eq(file_size(path), size);
+}
+
+/* The trace holds exactly what it held before: no partial line, not one byte more. */
+static void assert_trace_unchanged(const char *path, const char *before)
+{
+	char *now = read_file(path);
+
+	cr_assert(now != NULL, "the trace '%s' is gone", path);
+	cr_assert_eq(strlen(now), strlen(before), "the trace changed from %zu to %zu bytes:\n%s",
+		     strlen(before), strlen(now), visible(now + (strlen(now) > 200 ? strlen(now) - 200 : 0)));
+	cr_assert(!memcmp(now, before, strlen(before)), "an earlier line of the trace changed");
+}
+
+/* The trace begins with before, byte for byte, and every line after is a whole event. */
+static json_t *assert_trace_grew(const char *path, const char *before)
+{
+	char *now = read_file(path);
+
+	cr_assert(now != NULL, "the trace '%s' is gone", path);
+	cr_assert(strlen(now) >= strlen(before) && !memcmp(now, before, strlen(before)),
+		  "an earlier line of the trace changed");
+	return trace_read(path);	/* asserts that each line is whole */
+}
+
+/* Entries of dir whose name has a temporary file's mark. */
+static int leftovers(const char *dir)
+{
+	return atoi(run_ok(NULL, "find %s -name '*.new-*' -o -name '*.tmp-*' -o -name '.new-*' | wc -l",
+			   sh_quote(dir)));
+}
+
+/*
+ * Nothing of task slug exists, its trace events aside: no record, no task
+ * folder (in tasks, the agent.dir), no branch, no worktree or its admin
+ * dir, no temporary file.
+ */
+static void assert_no_task(const char *repo, const char *tasks, const char *slug)
+{
+	char *records = strf("%s/.git/agent/tasks", repo);
+
+	cr_assert(!path_exists(strf("%s/%s.ini", records, slug)), "the task record is left");
+	cr_assert(!path_exists(strf("%s/%s", tasks, slug)), "the task folder is left");
+	cr_assert_str_empty(run_ok(repo, "git for-each-ref refs/heads/agent/%s", slug), "a branch is left");
+	cr_assert(!path_exists(sandbox_path("repo-worktrees/%s", slug)), "the worktree is left");
+	cr_assert_eq(worktree_count(repo), 1, "git lists a worktree");
+	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), 0, ".git/worktrees has an entry");
+	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+	cr_assert_eq(leftovers(records), 0, "a temporary file is left in %s", records);
+	if (path_exists(tasks))
+		cr_assert_eq(leftovers(tasks), 0, "a temporary file is left in %s", tasks);
+}
+
+/* A task 't' created in repo, with one commit on its branch. */
+static const char *task_with_a_commit(const char *repo, const char *file, size_t size)
+{
+	json_t *task = spawn_json(repo, "--create --name t Task");
+	const char *wt = json_str(task, "worktree");
+	char *text = keep(malloc(size + 1));
+	size_t i;
+
+	for (i = 0; i < size; i++)
+		text[i] = i % 64 == 63 ? '\n' : 'a' + i % 26;
+	text[size] = '\0';
+	write_file(strf("%s/%s", wt, file), text, 0644);
+	run_ok(wt, "git add -A && git commit -q -m 'The work'");
+	return json_str(task, "folder");
+}
+
+/* Rounds of task folder: review/NN directories, and .new-* ones that must not stay. */
+static int rounds(const char *folder)
+{
+	return count_entries(strf("%s/review", folder));
+}
+
+/* The trace on a full filesystem (agent.trace) */
+
+/*
+ * The trace on a full tmpfs, ending 100 bytes before a page boundary: the
+ * next line fits in part, so its write is short before ENOSPC and must be
+ * cut back. Returns the trace's path.
+ */
+static char *trace_on_a_full_disk(const char *repo)
+{
+	char *dir = sandbox_path("full"), *trace = strf("%s/trace.jsonl", dir);
+
+	mount_tmpfs(dir, 64);
+	run_ok(repo, "git config agent.trace %s", sh_quote(trace));
+	spawn_json(repo, "'Planned before'");
+	pad_trace(trace, 3 * 4096 - 100);
+	fill_up(dir);
+	return trace;
+}
+
+static void assert_no_space_for(const struct result *r, const char *path)
+{
+	assert_contains(r->err, strf("fatal: cannot append to the trace '%s': No space left on device",
+				     path));
+}
+
+Test(disk_full, dry_run_spawn_fails_and_leaves_the_trace_whole)
+{
+	char *repo = make_repo("repo"), *trace = trace_on_a_full_disk(repo);
+	char *before = read_file(trace);
+	struct result r;
+
+	run(&r, repo, "git agent spawn 'Disk full'");
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "disk-full");
+}
+
+Test(disk_full, create_spawn_fails_and_rolls_everything_back)
+{
+	char *repo = make_repo("repo"), *trace = trace_on_a_full_disk(repo);
+	char *before = read_file(trace), *refs = run_ok(repo, "git for-each-ref");
+	struct result r;
+
+	run(&r, repo, "git agent spawn --create 'Disk full'");
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "disk-full");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs);
+}
+
+/* The planned task is adopted first, then the trace fills: it is planned again after. */
+Test(disk_full, create_of_a_planned_task_puts_the_plan_back)
+{
+	char *repo = make_repo("repo"), *trace = trace_on_a_full_disk(repo);
+	char *record = strf("%s/.git/agent/tasks/planned-before.ini", repo);
+	char *plan = read_file(record), *before = read_file(trace);
+	struct result r;
+
+	run(&r, repo, "git agent spawn --create 'Planned before'");
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+	cr_assert_str_eq(read_file(record), plan, "the record is not the plan it was");
+	cr_assert_eq(worktree_count(repo), 1);
+	cr_assert_str_empty(run_ok(repo, "git for-each-ref refs/heads/agent/"));
+	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+}
+
+Test(disk_full, review_fails_and_records_no_round)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("full"), *trace = strf("%s/trace.jsonl", dir);
+	const char *folder;
+	char *before;
+	struct result r;
+
+	mount_tmpfs(dir, 64);
+	run_ok(repo, "git config agent.trace %s", sh_quote(trace));
+	folder = task_with_a_commit(repo, "src/work.c", 100);
+	pad_trace(trace, 3 * 4096 - 100);
+	fill_up(dir);
+	before = read_file(trace);
+
+	run(&r, repo, "git agent review t --check true");
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+	cr_assert_eq(rounds(folder), 0, "a round, or a half-built one, is left");
+	run(&r, repo, "git agent review t --merge");
+	assert_status(&r, 1);
+	assert_contains(r.err, "no review round yet");
+	assert_trace_unchanged(trace, before);
+}
+
+Test(disk_full, trace_emit_fails_and_leaves_the_trace_whole)
+{
+	char *repo = make_repo("repo"), *trace = trace_on_a_full_disk(repo);
+	char *before = read_file(trace);
+	struct result r;
+
+	run(&r, repo, "git agent trace --emit note.full --task planned-before -m %0200d", 0);
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+}
+
+/* A trace ending on a page boundary: the write fails before its first byte. */
+Test(disk_full, trace_emit_fails_at_a_page_boundary_too)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("full"), *trace = strf("%s/trace.jsonl", dir);
+	char *before;
+	struct result r;
+
+	mount_tmpfs(dir, 64);
+	run_ok(repo, "git config agent.trace %s", sh_quote(trace));
+	spawn_json(repo, "'Planned before'");
+	pad_trace(trace, 2 * 4096);
+	fill_up(dir);
+	before = read_file(trace);
+	run(&r, repo, "git agent trace --emit note.full --task planned-before");
+	assert_status(&r, 128);
+	assert_no_space_for(&r, trace);
+	assert_trace_unchanged(trace, before);
+}
+
+/* Task folders on a full filesystem (agent.dir) */
+
+static char *tasks_on_a_full_disk(const char *repo)
+{
+	char *dir = sandbox_path("full");
+
+	mount_tmpfs(dir, 64);
+	run_ok(repo, "git config agent.dir %s", sh_quote(dir));
+	fill_up(dir);
+	return dir;
+}
+
+static void assert_cannot_write_folder(const struct result *r, const char *tasks, const char *slug,
+				       const char *reason)
+{
+	assert_contains(r->err, strf("fatal: cannot write '%s/%s/", tasks, slug));
+	assert_contains(r->err, strf("': %s\n", reason));
+}
+
+Test(disk_full, dry_run_spawn_into_a_full_agent_dir_leaves_nothing)
+{
+	char *repo = make_repo("repo"), *trace = strf("%s/.git/agent/trace.jsonl", repo), *before;
+	char *tasks;
+	struct result r;
+
+	spawn_json(repo, "'Planned before'");
+	before = read_file(trace);
+	tasks = tasks_on_a_full_disk(repo);
+	run(&r, repo, "git agent spawn 'Disk full'");
+	assert_status(&r, 128);
+	assert_cannot_write_folder(&r, tasks, "disk-full", "No space left on device");
+	assert_no_task(repo, tasks, "disk-full");
+	cr_assert_not_null(trace_find(assert_trace_grew(trace, before), "spawn.failed", "disk-full"));
+	cr_assert_null(trace_find(trace_read(trace), "task.planned", "disk-full"));
+}
+
+Test(disk_full, create_spawn_into_a_full_agent_dir_leaves_nothing)
+{
+	char *repo = make_repo("repo"), *refs = run_ok(repo, "git for-each-ref");
+	char *tasks = tasks_on_a_full_disk(repo);
+	struct result r;
+
+	run(&r, repo, "git agent spawn --create 'Disk full'");
+	assert_status(&r, 128);
+	assert_cannot_write_folder(&r, tasks, "disk-full", "No space left on device");
+	assert_no_task(repo, tasks, "disk-full");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs);
+	cr_assert_not_null(trace_find(trace_read(strf("%s/.git/agent/trace.jsonl", repo)),
+				      "spawn.failed", "disk-full"));
+}
+
+Test(disk_full, review_into_a_full_agent_dir_records_no_round)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("full");
+	char *trace = strf("%s/.git/agent/trace.jsonl", repo), *before;
+	const char *folder;
+	struct result r;
+
+	mount_tmpfs(dir, 256);
+	run_ok(repo, "git config agent.dir %s", sh_quote(dir));
+	folder = task_with_a_commit(repo, "src/work.c", 20000);
+	fill_up(dir);
+	before = read_file(trace);
+
+	run(&r, repo, "git agent review t");
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: cannot write '%s/review/.new-", folder));
+	assert_contains(r.err, "': No space left on device\n");
+	cr_assert_eq(rounds(folder), 0, "a round, or a half-built one, is left");
+	assert_trace_unchanged(trace, before);
+
+	/* Room again: the next review is round 01. */
+	cr_assert(unlink(strf("%s/filler", dir)) == 0);
+	review_json(repo, 0, "t");
+	cr_assert(is_dir(strf("%s/review/01", folder)));
+	cr_assert_eq(rounds(folder), 1);
+}
+
+/* `ulimit -f`: the same faults from a file-size limit, SIGXFSZ default or ignored */
+
+/* The shell's part before the command: a limit of blocks of 512 bytes. */
+static const char *limit(int blocks, int ignore_sigxfsz)
+{
+	return strf("%sulimit -f %d;", ignore_sigxfsz ? "trap '' XFSZ; " : "", blocks);
+}
+
+/* The trace padded to 100 bytes before the limit of 128 blocks (64 KiB). */
+static char *trace_near_the_limit(const char *repo)
+{
+	char *trace = strf("%s/.git/agent/trace.jsonl", repo);
+
+	spawn_json(repo, "'Planned before'");
+	pad_trace(trace, 128 * 512 - 100);
+	return trace;
+}
+
+static void assert_too_large(const struct result *r, const char *path)
+{
+	assert_contains(r->err, strf("fatal: cannot append to the trace '%s': File too large", path));
+}
+
+static void spawn_past_the_limit(int ignore_sigxfsz, const char *mode)
+{
+	char *repo = make_repo("repo"), *trace = trace_near_the_limit(repo);
+	char *before = read_file(trace), *refs = run_ok(repo, "git for-each-ref");
+	struct result r;
+
+	run(&r, repo, "%s git agent spawn %s 'Too large'", limit(128, ignore_sigxfsz), mode);
+	assert_status(&r, 128);
+	assert_too_large(&r, trace);
+	assert_trace_unchanged(trace, before);
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "too-large");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs);
+}
+
+Test(file_size, dry_run_spawn_past_the_limit_fails_whole)
+{
+	spawn_past_the_limit(0, "");
+}
+
+Test(file_size, dry_run_spawn_past_the_limit_fails_whole_with_sigxfsz_ignored)
+{
+	spawn_past_the_limit(1, "");
+}
+
+Test(file_size, create_spawn_past_the_limit_rolls_back)
+{
+	spawn_past_the_limit(0, "--create");
+}
+
+Test(file_size, create_spawn_past_the_limit_rolls_back_with_sigxfsz_ignored)
+{
+	spawn_past_the_limit(1, "--create");
+}
+
+static void emit_past_the_limit(int ignore_sigxfsz)
+{
+	char *repo = make_repo("repo"), *trace = trace_near_the_limit(repo);
+	char *before = read_file(trace);
+	struct result r;
+
+	run(&r, repo, "%s git agent trace --emit note.big --task planned-before -m %0200d",
+	    limit(128, ignore_sigxfsz), 0);
+	assert_status(&r, 128);
+	assert_too_large(&r, trace);
+	assert_trace_unchanged(trace, before);
+	/* Without the limit, the next event starts on a line of its own. */
+	run_ok(repo, "git agent trace --emit note.after --task planned-before");
+	cr_assert_not_null(trace_find(assert_trace_grew(trace, before), "note.after", "planned-before"));
+}
+
+Test(file_size, trace_emit_past_the_limit_fails_whole)
+{
+	emit_past_the_limit(0);
+}
+
+Test(file_size, trace_emit_past_the_limit_fails_whole_with_sigxfsz_ignored)
+{
+	emit_past_the_limit(1);
+}
+
+static void review_past_the_limit(int ignore_sigxfsz)
+{
+	char *repo = make_repo("repo"), *trace = strf("%s/.git/agent/trace.jsonl", repo), *before;
+	const char *folder = task_with_a_commit(repo, "src/big.c", 100000);
+	struct result r;
+
+	before = read_file(trace);
+	run(&r, repo, "%s git agent review t", limit(64, ignore_sigxfsz));
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: cannot write '%s/review/.new-", folder));
+	assert_contains(r.err, "/diff.patch': File too large\n");
+	cr_assert_eq(rounds(folder), 0, "a round, or a half-built one, is left");
+	assert_trace_unchanged(trace, before);
+}
+
+Test(file_size, review_with_a_patch_past_the_limit_records_no_round)
+{
+	review_past_the_limit(0);
+}
+
+Test(file_size, review_with_a_patch_past_the_limit_records_no_round_with_sigxfsz_ignored)
+{
+	review_past_the_limit(1);
+}
+
+static void folder_past_the_limit(int ignore_sigxfsz)
+{
+	char *repo = make_repo("repo"), *tasks = strf("%s/.git/agent/tasks", repo);
+	char *refs = run_ok(repo, "git for-each-ref");
+	struct result r;
+
+	run(&r, repo, "%s git agent spawn --create 'Too large'", limit(2, ignore_sigxfsz));
+	assert_status(&r, 128);
+	assert_cannot_write_folder(&r, tasks, "too-large", "File too large");
+	assert_no_task(repo, tasks, "too-large");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs);
+	cr_assert_not_null(trace_find(trace_read(strf("%s/.git/agent/trace.jsonl", repo)),
+				      "spawn.failed", "too-large"));
+}
+
+Test(file_size, task_folder_past_the_limit_leaves_nothing)
+{
+	folder_past_the_limit(0);
+}
+
+Test(file_size, task_folder_past_the_limit_leaves_nothing_with_sigxfsz_ignored)
+{
+	folder_past_the_limit(1);
+}
