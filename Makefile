@@ -101,6 +101,35 @@ bench-review: all
 bench-trace: all
 	bench/trace.sh
 
+# Fuzzing with libFuzzer, ASan and UBSan: every tests/fuzz/fuzz_<name>.c is a
+# target, linked with the common module built by clang into its own directory,
+# and run for FUZZ_TIME seconds on a scratch copy of tests/fuzz/corpus/<name>/.
+# Any crash, leak or failed property fails the run; fuzz-smoke is CI's brief run.
+FUZZ_CC = clang
+FUZZ_TIME = 60
+FUZZ_BUILD = tests/fuzz/build
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c99 -pedantic $(WARNINGS) -Werror -O1 -g $(FUZZ_SAN) -Icommon \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZ_OBJS = $(addprefix $(FUZZ_BUILD)/,$(COMMON_OBJS))
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/common/%.o: common/%.c common/agent.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(wildcard tests/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh 10 $(FUZZ_TARGETS)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -120,12 +149,14 @@ uninstall:
 # tests, man for --help, linters for the man pages and generated scripts).
 BUILD_DEPS = gcc make pkg-config git libgit2-dev libinih-dev libjansson-dev
 TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck
+# clang and its runtimes (libFuzzer, ASan, UBSan) for make fuzz.
+FUZZ_DEPS = clang libclang-rt-dev
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "make deps: not a Debian/Ubuntu system; install these (or your system's equivalents):"; \
-		echo "  $(BUILD_DEPS) $(TEST_DEPS)"; exit 1; \
+		echo "  $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS)"; exit 1; \
 	fi; \
-	missing=""; for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+	missing=""; for p in $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "make deps: all dependencies are installed"; exit 0; fi; \
@@ -135,6 +166,7 @@ deps:
 
 clean:
 	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
-	rm -rf $(SANLOG)
+	rm -rf $(SANLOG) $(FUZZ_BUILD)
 
-.PHONY: all check lint-man bench bench-review bench-trace install uninstall deps clean FORCE
+.PHONY: all check lint-man bench bench-review bench-trace fuzz fuzz-build fuzz-smoke install \
+	uninstall deps clean FORCE

@@ -432,7 +432,9 @@ long long json_span_int(const struct json_span *s, long long fallback);
 
 /*
  * ISO-8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+HH[:MM]]. Without a zone the
- * time is local when local is set, else UTC. Milliseconds since the epoch.
+ * time is local when local is set, else UTC. Milliseconds since the epoch;
+ * a time outside the years 0000 to 9999 in UTC is refused, so that
+ * format_time_utc() writes every accepted time back in the same form.
  */
 int parse_iso_time(const char *s, size_t len, int local, long long *out, int *date_only);
 /* An event's "ts": ISO-8601 with a time of day; UTC when it has no zone. */
