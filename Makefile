@@ -57,6 +57,10 @@ git-agent: git-agent.o $(BASE_OBJS)
 git-agent-spawn git-agent-review git-agent-trace: %: %.o $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# bench/append.sh's driver: trace_append() from 16 processes at once.
+bench/appender: bench/appender.o $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 tests/lib.o: tests/lib.c tests/lib.h common/agent.h .build-flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -79,6 +83,31 @@ check: all $(TESTS) lint-man
 		echo "sanitizer reports:"; cat $(SANLOG)/*; status=1; \
 	fi; \
 	[ $$status = 0 ] && echo "all tests passed" || { echo "tests FAILED"; exit 1; }
+
+# The integration tests with every git-agent program they start under
+# valgrind's memcheck (git and the rest run as usual): any error or leak, in
+# a program's exit code or in $(VGLOG), fails the run.  Slow: VALGRIND_TESTS
+# picks the test binaries.  Not with SANITIZE=1 (ASan and valgrind clash).
+VALGRIND_TESTS ?= $(filter-out tests/test_common tests/test_completions,$(TESTS))
+VGLOG = $(CURDIR)/tests/valgrind-logs
+VALGRIND = valgrind -q --tool=memcheck --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+	--track-origins=yes --suppressions=$(CURDIR)/tests/valgrind.supp --gen-suppressions=all \
+	--log-file=$(VGLOG)/vg.%p
+valgrind: all $(VALGRIND_TESTS)
+	@if [ "$(SANITIZE)" = 1 ]; then echo "make valgrind: not with SANITIZE=1"; exit 1; fi
+	@command -v valgrind >/dev/null || { echo "make valgrind: valgrind is not installed"; exit 1; }
+	@rm -rf $(VGLOG) && mkdir -p $(VGLOG)
+	@status=0; for t in $(VALGRIND_TESTS); do \
+		echo "== $$t (valgrind)"; \
+		GIT_AGENT_BUILD_DIR=$(CURDIR) GIT_AGENT_TEST_WRAPPER='$(VALGRIND)' \
+		./$$t -j2 --timeout 600 || status=1; \
+	done; \
+	find $(VGLOG) -type f -empty -delete; \
+	if [ -n "$$(ls -A $(VGLOG))" ]; then \
+		echo "valgrind reports:"; tail -n +1 $(VGLOG)/*; status=1; \
+	fi; \
+	[ $$status = 0 ] && echo "valgrind: no errors" || { echo "valgrind: FAILED"; exit 1; }
 
 lint-man: $(MANPAGES)
 	@for m in $(MANPAGES); do \
@@ -165,8 +194,8 @@ deps:
 	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing
 
 clean:
-	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
-	rm -rf $(SANLOG) $(FUZZ_BUILD)
+	rm -f $(PROGS) *.o common/*.o tests/*.o bench/*.o bench/appender $(TESTS) .build-flags
+	rm -rf $(SANLOG) $(VGLOG) $(FUZZ_BUILD)
 
-.PHONY: all check lint-man bench bench-review bench-trace fuzz fuzz-build fuzz-smoke install \
-	uninstall deps clean FORCE
+.PHONY: all check valgrind lint-man bench bench-review bench-trace fuzz fuzz-build fuzz-smoke \
+	install uninstall deps clean FORCE

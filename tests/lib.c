@@ -25,6 +25,8 @@ extern char **environ;
 
 char *sandbox;
 char *build_dir;
+/* Where the shims of $GIT_AGENT_TEST_WRAPPER are, when it is set. */
+static char *wrap_dir;
 
 /* What the sandbox frees at the end: memory, JSON values, process groups. */
 static void **kept;
@@ -163,13 +165,46 @@ static void isolate_environment(void)
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	setenv("GIT_CEILING_DIRECTORIES", sandbox, 1);
 	setenv("GIT_TERMINAL_PROMPT", "0", 1);
-	setenv("PATH", strf("%s:%s", build_dir, path ? path : "/usr/bin:/bin"), 1);
+	setenv("PATH", strf("%s%s%s:%s", wrap_dir ? wrap_dir : "", wrap_dir ? ":" : "", build_dir,
+			    path ? path : "/usr/bin:/bin"), 1);
 	setenv("LC_ALL", "C.UTF-8", 1);
 	setenv("TZ", "UTC", 1);
 	setenv("TERM", "dumb", 1);
 	setenv("PAGER", "cat", 1);
 	setenv("GIT_PAGER", "cat", 1);
 	setenv("MANPAGER", "cat", 1);
+}
+
+/*
+ * With GIT_AGENT_TEST_WRAPPER set (shell words, such as "valgrind -q ..."),
+ * every git-agent program a test starts runs under it; git and the rest do
+ * not.  A directory of shims goes first on PATH: git-agent-<cmd> runs the
+ * wrapper on the built program.  git-agent execs the git-agent-<cmd> beside
+ * itself, so its shim wraps a copy of it in libexec/, next to a second set
+ * of shims.
+ */
+static void make_wrappers(const char *wrapper)
+{
+	static const char *const programs[] = { "git-agent-spawn", "git-agent-review",
+						"git-agent-trace" };
+	char *libexec, *shim;
+	size_t i;
+
+	wrap_dir = strf("%s/git-agent-wrap.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ?
+			getenv("TMPDIR") : "/tmp");
+	cr_assert(mkdtemp(wrap_dir), "mkdtemp %s: %s", wrap_dir, strerror(errno));
+	libexec = strf("%s/libexec", wrap_dir);
+	make_dirs(libexec);
+	for (i = 0; i < sizeof(programs) / sizeof(*programs); i++) {
+		shim = strf("#!/bin/sh\nexec %s %s/%s \"$@\"\n", wrapper, sh_quote(build_dir),
+			    programs[i]);
+		write_file(strf("%s/%s", wrap_dir, programs[i]), shim, 0755);
+		write_file(strf("%s/%s", libexec, programs[i]), shim, 0755);
+	}
+	write_file(strf("%s/git-agent", wrap_dir),
+		   strf("#!/bin/sh\nexec %s %s/git-agent \"$@\"\n", wrapper, sh_quote(libexec)),
+		   0755);
+	run_ok(NULL, "cp %s/git-agent %s/", sh_quote(build_dir), sh_quote(libexec));
 }
 
 void sandbox_setup(void)
@@ -186,6 +221,8 @@ void sandbox_setup(void)
 	cr_assert(realpath(template, resolved), "realpath %s", template);
 	sandbox = keep(strdup(resolved));
 	atexit(sandbox_teardown);
+	if (getenv("GIT_AGENT_TEST_WRAPPER") && *getenv("GIT_AGENT_TEST_WRAPPER"))
+		make_wrappers(getenv("GIT_AGENT_TEST_WRAPPER"));
 	isolate_environment();
 }
 
@@ -212,6 +249,10 @@ void sandbox_teardown(void)
 		else
 			nftw(sandbox, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		sandbox = NULL;
+	}
+	if (wrap_dir) {
+		nftw(wrap_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		wrap_dir = NULL;
 	}
 	for (i = 0; i < kept_json_nr; i++)
 		json_decref(kept_json[i]);
