@@ -313,6 +313,20 @@ static char *next_line(char *buf, int size, void *stream)
 	return buf;
 }
 
+static int unknown_escape(struct ini_reader *rd, int k, const char *c)
+{
+	size_t n = 1;
+	char *what;
+
+	while (n < 4 && ((unsigned char)c[n] & 0xc0) == 0x80)
+		n++;	/* the whole character, shown escaped when it is a control */
+	what = shown(c, n);
+	ini_fail(rd, "unknown escape '\\%s' in quoted '%s': use \\n, \\t, \\\" or \\\\",
+		 what, key_names[k]);
+	free(what);
+	return -1;
+}
+
 /* A value "in double quotes" with \n, \t, \" and \\ undone; others as they are. */
 static int unquote(struct ini_reader *rd, int k, const char *v, struct strbuf *out)
 {
@@ -338,8 +352,7 @@ static int unquote(struct ini_reader *rd, int k, const char *v, struct strbuf *o
 			else if (c == 't')
 				c = '\t';
 			else if (c != '"' && c != '\\')
-				return ini_fail(rd, "unknown escape '\\%c' in quoted '%s': use \\n, "
-						"\\t, \\\" or \\\\", c, key_names[k]);
+				return unknown_escape(rd, k, v + i);
 		}
 		sb_addch(out, c);
 	}
@@ -671,7 +684,8 @@ static json_t *load_features(const char *name, const char *text, size_t len,
 
 	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*root) {
-		fail(err, name, jerr.line > 0 ? jerr.line : 1, "invalid JSON: %s", jerr.text);
+		/* jansson quotes the text near the problem: it may hold control bytes */
+		fail(err, name, jerr.line > 0 ? jerr.line : 1, "invalid JSON: %s", esc(jerr.text));
 		return NULL;
 	}
 	list = json_is_object(*root) ? json_object_get(*root, "features") : *root;

@@ -579,6 +579,11 @@ Test(ini_errors, bad_quoting)
 		     "tasks.ini:3: quoted 'step' ends in a backslash: write it as \\\\");
 	expect_error("[task \"a\"]\ntitle = A\ncheck = \"a\\qb\"\n",
 		     "tasks.ini:3: unknown escape '\\q' in quoted 'check': use \\n, \\t, \\\" or \\\\");
+	expect_error("[task \"a\"]\ntitle = \"a\\\x1b[2J\"\n",
+		     "tasks.ini:2: unknown escape '\\\\x1b' in quoted 'title': use \\n, \\t, \\\" or \\\\");
+	expect_error("[task \"a\"]\ntitle = \"caf\\\xc3\xa9\"\n",
+		     "tasks.ini:2: unknown escape '\\\xc3\xa9' in quoted 'title': use \\n, \\t, \\\" or "
+		     "\\\\");
 }
 
 Test(ini_errors, a_nul_byte_names_its_line)
