@@ -249,6 +249,16 @@ Test(ini, indented_keys_as_in_git_config_are_read_as_keys)
 	cr_assert_eq(task(1)->line, 6);
 }
 
+/* inih strips every isspace() byte: none of them may hide a header from us. */
+Test(ini, a_header_or_key_after_a_form_feed_or_vertical_tab_is_read)
+{
+	parse_ok("[task \"a\"]\ntitle = A\n\f[task \"b\"]\n\vtitle = B\n\r\f\vstep = s \f\n");
+	cr_assert_eq(b.nr, 2);
+	cr_assert_str_eq(task(1)->title, "B");
+	assert_list(&task(1)->steps, (const char *[]){ "s", NULL });
+	cr_assert_eq(task(0)->steps.nr, 0);
+}
+
 Test(ini, blanks_around_the_section_name_and_slug_are_allowed)
 {
 	parse_ok("[ task\t\"a\"  ]\ntitle = A\n[task   \"b\"]   \ntitle = B\n");
@@ -579,6 +589,11 @@ Test(ini_errors, bad_quoting)
 		     "tasks.ini:3: quoted 'step' ends in a backslash: write it as \\\\");
 	expect_error("[task \"a\"]\ntitle = A\ncheck = \"a\\qb\"\n",
 		     "tasks.ini:3: unknown escape '\\q' in quoted 'check': use \\n, \\t, \\\" or \\\\");
+	expect_error("[task \"a\"]\ntitle = \"a\\\x1b[2J\"\n",
+		     "tasks.ini:2: unknown escape '\\\\x1b' in quoted 'title': use \\n, \\t, \\\" or \\\\");
+	expect_error("[task \"a\"]\ntitle = \"caf\\\xc3\xa9\"\n",
+		     "tasks.ini:2: unknown escape '\\\xc3\xa9' in quoted 'title': use \\n, \\t, \\\" or "
+		     "\\\\");
 }
 
 Test(ini_errors, a_nul_byte_names_its_line)
