@@ -83,11 +83,11 @@ static void drain(int *fd, struct strbuf *sb)
 static void adopt_orphans(void)
 {
 #ifdef PR_SET_CHILD_SUBREAPER
-	static int done;
-
-	if (!done)
-		prctl(PR_SET_CHILD_SUBREAPER, 1);
-	done = 1;
+	/*
+	 * Every time, not once: fork() does not pass it on, so the supervisor
+	 * forked after spawn's own `git worktree add` would not be one.
+	 */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 #endif
 }
 
