@@ -117,9 +117,10 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/git-agent.fish
 
 # Debian/Ubuntu packages: to build, to test (shells for the completion
-# tests, man for --help, linters for the man pages and generated scripts).
+# tests, man for --help, linters for the man pages and generated scripts,
+# cmark to read the packets as CommonMark).
 BUILD_DEPS = gcc make pkg-config git libgit2-dev libinih-dev libjansson-dev
-TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck
+TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck cmark
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "make deps: not a Debian/Ubuntu system; install these (or your system's equivalents):"; \
