@@ -121,7 +121,7 @@ static char *whole_corpus(void)
 /* No command from the corpus ran: no PWNED in the sandbox, here or in /tmp. */
 static void assert_nothing_ran(void)
 {
-	char *found = run_ok(NULL, "find . -name '*PWNED*'");
+	char *found = run_ok(NULL, "find . -name PWNED");
 
 	cr_assert_str_empty(found, "an injected command ran: %s", found);
 	cr_assert(!path_exists(strf("%s/PWNED", build_dir)), "an injected command ran in %s", build_dir);
@@ -473,4 +473,199 @@ Test(hostile_input, spawn_text_of_every_payload)
 	assert_scripts_safe(repo, folders, CORPUS_NR + 1);
 	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
 	assert_wrote_only_in(&before, allowed);
+}
+
+/* Asserts that a refused spawn made nothing: no record, folder, branch, worktree or event. */
+static void assert_nothing_made(const char *repo, const struct result *before)
+{
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0, "a task was made");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref --format='%%(refname)' refs/heads/"),
+			 "refs/heads/main");
+	cr_assert_eq(worktree_count(repo), 1);
+	cr_assert(!path_exists(strf("%s/.git/agent/trace.jsonl", repo)), "an event was logged");
+	assert_wrote_only_in(before, (const char *const[]){ "./input", NULL });
+}
+
+/* A -F file with a NUL byte: a clear error, nothing made (not a description cut short). */
+Test(hostile_input, description_file_with_a_nul_byte_is_refused)
+{
+	char *repo = make_repo("repo"), *file = sandbox_path("input/nul");
+	struct result r, before;
+
+	make_dirs(sandbox_path("input"));
+	run_ok(NULL, "printf 'before\\000after $(touch PWNED)\\n' > %s", sh_quote(file));
+	before = sandbox_tree();
+	r = run_safe(repo, 128, strf("git agent spawn -F %s 'NUL description'", sh_quote(file)));
+	cr_assert_str_eq(r.err, strf("fatal: '%s' holds a NUL byte: the description must be text\n",
+				     file));
+	r = run_safe(repo, 128, strf("git agent spawn -F - 'NUL description' < %s", sh_quote(file)));
+	assert_contains(r.err, "holds a NUL byte");
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/* A 1 MB description: all of it inside the packet's one fence, and back from the record. */
+Test(hostile_input, description_of_one_megabyte)
+{
+	char *repo = make_repo("repo"), *file = sandbox_path("input/big"), *xml, **blocks;
+	json_t *reference = reference_task(repo), *task;
+	struct strbuf text = STRBUF_INIT;
+	struct task t;
+	size_t nr;
+
+	while (text.len < 1024 * 1024)
+		sb_addf(&text, "line %zu: ``` $(touch PWNED) \033[31m ## heading\n", text.len);
+	write_file(file, text.buf, 0644);
+	task = spawn_json(repo, "--name big -F %s --step Step --check true 'Big description'",
+			  sh_quote(file));
+	xml = assert_same_blocks(json_str(task, "packet"), json_str(reference, "packet"));
+	blocks = node_texts(xml, "code_block", &nr);
+	cr_assert_eq(nr, 1);
+	cr_assert_str_eq(blocks[0], strf("%s\n", escaped(without_trailing_newlines(text.buf), "\n")));
+	t = record_of(json_str(task, "record"));
+	cr_assert_str_eq(t.description, without_trailing_newlines(text.buf));
+	task_release(&t);
+	json_str(spawn_json(repo, "--create --name big"), "worktree");
+	sb_release(&text);
+	assert_nothing_ran();
+}
+
+/* scope paths */
+
+/* Whether a scope path leaves the repository: absolute, or a ".." component. */
+static int leaves_repository(const char *path)
+{
+	const char *p = path;
+
+	if (!*path || *path == '/')
+		return 1;
+	for (; *p; p += strcspn(p, "/"), p += *p == '/')
+		if (!strncmp(p, "..", 2) && (!p[2] || p[2] == '/'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every payload as a scope path, alone and below "src/": refused when it
+ * leaves the repository (exit 128, nothing made), else in the packet as
+ * one code span of its own and in the record as it is.
+ */
+Test(hostile_input, scope_paths_of_every_payload)
+{
+	static const char *const extra[] = { "..", "../x", "src/../../x", "./../x", "src/..", "/",
+		"//etc", "", "..%2f..%2fetc", "...", "..x/x..", "src/.../x", NULL };
+	char *repo = make_repo("repo"), *long_path = strf("%s", "src");
+	json_t *reference = spawn_json(repo, "--name reference --scope src 'Reference task'");
+	size_t i, j, n = 0;
+
+	while (strlen(long_path) < 300)
+		long_path = strf("%s/%s", long_path, "a-rather-long-directory-name");
+	for (i = 0; i < CORPUS_NR + 13; i++) {
+		const char *text = i < CORPUS_NR ? corpus[i].text : i < CORPUS_NR + 12 ?
+			extra[i - CORPUS_NR] : long_path;
+
+		for (j = 0; j < 2; j++) {
+			char *scope = j ? strf("src/%s", text) : strf("%s", text), *xml, **items;
+			struct result r, before = sandbox_tree();
+			json_t *task;
+			struct task t;
+			size_t nr;
+
+			if (leaves_repository(scope)) {
+				r = run_safe(repo, 128, strf("git agent spawn --name s%zu --scope %s "
+							     "'Scope task'", n++, sh_quote(scope)));
+				cr_assert(!strncmp(r.err, "fatal: bad scope '", 18), "%s", visible(r.err));
+				assert_wrote_only_in(&before, (const char *const[]){ NULL });
+				continue;
+			}
+			task = spawn_json(repo, "--name s%zu --scope %s 'Scope task'", n++, sh_quote(scope));
+			xml = assert_same_blocks(json_str(task, "packet"), json_str(reference, "packet"));
+			items = node_texts(xml, "item", &nr);
+			cr_assert(has_text(items, nr, escaped(scope, "")), "scope '%s' is not an item:\n%s",
+				  visible(scope), visible(read_file(json_str(task, "packet"))));
+			t = record_of(json_str(task, "record"));
+			cr_assert_str_eq(t.scope.items[0], scope);
+			task_release(&t);
+		}
+	}
+	assert_nothing_ran();
+}
+
+/* branch prefixes */
+
+/*
+ * A prefix that makes no branch name, or one git would read as an option,
+ * by --agent, git -c agent.branchPrefix and .git/config: exit 128, the
+ * value escaped, nothing made.
+ */
+Test(hostile_input, bad_branch_prefixes_are_refused)
+{
+	static const char *const prefixes[] = { "-x", "--output=/tmp/PWNED", "..", "a..b", "x y",
+		"x/", "/x", "x.lock", "x@{1}", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\\y",
+		"\033[31mred", "x\ty", "x\177", "$(touch PWNED)", "'; touch PWNED; '", "", NULL };
+	char *repo = make_repo("repo");
+	struct result before = sandbox_tree(), r;
+	size_t i;
+
+	for (i = 0; prefixes[i]; i++) {
+		const char *q = sh_quote(prefixes[i]);
+
+		r = run_safe(repo, 128, strf("git agent spawn --create --agent %s 'Prefix task'", q));
+		assert_contains(r.err, "fatal: bad branch prefix '");
+		r = run_safe(repo, 128, strf("git -c agent.branchPrefix=%s agent spawn 'Prefix task'", q));
+		cr_assert(!strncmp(r.err, "fatal: ", 7) && strcasestr(r.err, "agent.branchPrefix"),
+			  "%s", visible(r.err));
+		run_ok(repo, "git config agent.branchPrefix %s", q);
+		r = run_safe(repo, 128, "git agent spawn --create 'Prefix task'");
+		cr_assert(strcasestr(r.err, "agent.branchPrefix") != NULL, "%s", visible(r.err));
+		run_ok(repo, "git config --unset agent.branchPrefix");
+	}
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/*
+ * A prefix that is a valid branch name full of shell: the branch has that
+ * exact name, the scripts quote it and run, review and merge work, and
+ * every output shows it escaped.
+ */
+Test(hostile_input, shell_in_a_valid_branch_prefix_is_quoted_everywhere)
+{
+	static const char *const prefixes[] = { "$(touch${IFS}PWNED)", "`touch${IFS}PWNED`",
+		"x;touch${IFS}PWNED", "x|touch${IFS}PWNED&&y", "'x'\"y\"", "csi\xc2\x9b" "31m",
+		"bidi\xe2\x80\xae" "x", "x$IFS$(id)", NULL };
+	char *repo = make_repo("repo"), **folders = keep(calloc(16, sizeof(char *)));
+	struct result before = sandbox_tree();
+	size_t i;
+
+	for (i = 0; prefixes[i]; i++) {
+		const char *q = sh_quote(prefixes[i]);
+		char *slug = strf("p%zu", i), *branch = strf("%s/%s", prefixes[i], slug);
+		struct result r;
+		json_t *task;
+		const char *wt;
+
+		task = spawn_json(repo, "--name %s --agent %s 'Prefix task'", slug, q);
+		cr_assert_str_eq(json_str(task, "branch"), lossy(branch));
+		folders[i] = strf("%s", json_str(task, "folder"));
+		run_safe(repo, 0, strf("git agent spawn --agent %s 'Prefix task'", q));
+		task = spawn_json(repo, "--create --name %s", slug);
+		wt = json_str(task, "worktree");
+		cr_assert_str_eq(run_ok(NULL, "git -C %s symbolic-ref HEAD", sh_quote(wt)),
+				 strf("refs/heads/%s", branch));
+		write_file(strf("%s/src/new.c", wt), "int new_file;\n", 0644);
+		run_ok(wt, "git add -A && git commit -q -m 'Add new.c'");
+		run_safe(repo, 0, strf("git agent review %s", slug));
+		run_safe(repo, 0, strf("git agent review --json %s", sh_quote(branch)));
+		run_safe(repo, 0, "git agent trace");
+		run_safe(repo, 0, "git agent trace --tasks");
+		run(&r, repo, "git agent review %s --merge", slug);
+		assert_status(&r, 0);
+		assert_result_safe("review --merge", &r);
+		run_ok(repo, "git reset -q --hard HEAD~1");
+	}
+	/* The merges took the branches and worktrees: the scripts make them again. */
+	assert_scripts_safe(repo, folders, i);
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, repo_dirs);
 }
