@@ -175,9 +175,10 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/git-agent.fish
 
 # Debian/Ubuntu packages: to build, to test (shells for the completion
-# tests, man for --help, linters for the man pages and generated scripts).
+# tests, man for --help, linters for the man pages and generated scripts,
+# cmark to read the packets as CommonMark).
 BUILD_DEPS = gcc make pkg-config git libgit2-dev libinih-dev libjansson-dev
-TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck
+TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck cmark
 # clang and its runtimes (libFuzzer, ASan, UBSan) for make fuzz.
 FUZZ_DEPS = clang libclang-rt-dev
 deps:

@@ -245,12 +245,9 @@ static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 {
 	char *ref = xstrfmt("refs/heads/%s/x", prefix), *part;
 	git_reference *found = NULL;
-	int valid = 0;
 	size_t i;
 
-	git_reference_name_is_valid(&valid, ref);
-	/* git refuses branch names that start with '-': they read as options. */
-	if (!valid || *prefix == '-' || prefix[strlen(prefix) - 1] == '/')
+	if (!branch_prefix_is_valid(prefix))
 		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
 		    esc(prefix), esc(prefix));
 	/* "agent" as a branch leaves no room for "agent/<slug>". */
@@ -882,6 +879,7 @@ static void render_create_script(struct spawn *sp, struct strbuf *out)
 	size_t i;
 
 	sb_addf(out, "#!/bin/sh\n"
+		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent spawn --create` for task %s:\n"
 		"# a branch at the base, a worktree, then the setup of the new worktree.\n"
 		"set -eu\n\n", t->slug);
@@ -948,6 +946,7 @@ static void render_review_script(struct spawn *sp, struct strbuf *out)
 	struct task *t = &sp->task;
 
 	sb_addf(out, "#!/bin/sh\n"
+		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent review` for task %s: the evidence,\n"
 		"# then, when run with --merge, the merge and the cleanup.\n"
 		"set -eu\n\n", t->slug);

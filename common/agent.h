@@ -242,6 +242,8 @@ int delete_branch_at(const struct agent_repo *r, const char *branch, const char 
 /* Parses GIT_CONFIG_PARAMETERS; returns -1 on a malformed string. */
 int parse_config_parameters(const char *env, struct config_param **out, size_t *nr);
 void free_config_params(struct config_param *params, size_t nr);
+/* Whether <prefix>/<slug> makes a branch name git accepts. */
+int branch_prefix_is_valid(const char *prefix);
 /* git's boolean: returns 1, 0, or -1 when value is not a boolean. */
 int parse_bool(const char *value);
 

@@ -42,6 +42,17 @@ void die_git(const char *fmt, ...)
 	die_with(git_error_text(), fmt, ap);
 }
 
+int branch_prefix_is_valid(const char *prefix)
+{
+	char *ref = xstrfmt("refs/heads/%s/x", prefix);
+	int valid = 0;
+
+	git_reference_name_is_valid(&valid, ref);
+	free(ref);
+	/* git also refuses what libgit2 1.5 lets pass: DEL, and a leading '-' (an option). */
+	return valid && *prefix != '-' && !strchr(prefix, 0x7f) && prefix[strlen(prefix) - 1] != '/';
+}
+
 int parse_bool(const char *value)
 {
 	static const char *yes[] = { "true", "yes", "on", "1" };
@@ -331,12 +342,7 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 			bad_value(e->key, e->value, "a remote name or URL");
 		set_string(&c->remote, e);
 	} else if (!strcmp(k, "branchprefix")) {
-		char *ref = xstrfmt("refs/heads/%s/x", need_value(e));
-		int valid = 0;
-
-		git_reference_name_is_valid(&valid, ref);
-		free(ref);
-		if (!valid || *e->value == '-' || e->value[strlen(e->value) - 1] == '/')
+		if (!branch_prefix_is_valid(need_value(e)))
 			bad_value(e->key, e->value, "a valid branch name component");
 		set_string(&c->branch_prefix, e);
 	} else if (!strcmp(k, "worktreedir")) {

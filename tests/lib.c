@@ -677,3 +677,63 @@ int trace_count(json_t *events, const char *event, const char *task)
 		n += event_matches(e, event, task);
 	return n;
 }
+
+/* The code point of the UTF-8 sequence at s (n bytes left), its length in *len; -1 if invalid. */
+static long utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+	static const unsigned long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned long cp;
+	size_t i, want = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+		(s[0] & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (!want || want > n)
+		return -1;
+	cp = want == 1 ? s[0] : s[0] & (0x7f >> want);
+	for (i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[want] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = want;
+	return (long)cp;
+}
+
+void assert_terminal_safe(const char *what, const char *s, size_t len)
+{
+	size_t i, n;
+	long cp;
+
+	for (i = 0; i < len; i += n) {
+		cp = utf8_decode((const unsigned char *)s + i, len - i, &n);
+		cr_assert(cp >= 0, "%s has the byte 0x%02x at %zu, which is not UTF-8 (a raw C1 "
+			  "control to some terminals):\n%s", what, (unsigned char)s[i], i, visible(s));
+		cr_assert((cp >= 0x20 || cp == '\n' || cp == '\t') && cp != 0x7f,
+			  "%s has the raw control byte 0x%02lx at %zu:\n%s", what, cp, i, visible(s));
+		cr_assert(!(cp >= 0x80 && cp <= 0x9f), "%s has the raw C1 control U+%04lX at %zu:\n%s",
+			  what, cp, i, visible(s));
+		cr_assert(!((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+			    cp == 0x200e || cp == 0x200f || cp == 0x061c),
+			  "%s has the raw bidirectional control U+%04lX at %zu:\n%s", what, cp, i,
+			  visible(s));
+	}
+}
+
+int run_on_terminal(struct result *out, const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *command, *p, *o;
+
+	va_start(ap, fmt);
+	command = vstrf(fmt, ap);
+	va_end(ap);
+	run_script(out, script_in(dir, strf("script -qec %s /dev/null", sh_quote(command))));
+	/* The terminal's own line ends, \r\n, back to \n. */
+	for (p = o = out->out; *p; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	*o = '\0';
+	out->out_len = (size_t)(o - out->out);
+	return out->status;
+}
