@@ -148,6 +148,15 @@ static int leftovers(const char *dir)
 			   sh_quote(dir)));
 }
 
+/* git knows of no worktree that is stale, half-made or prunable. */
+static void assert_no_stale_worktree(const char *repo)
+{
+	assert_not_contains(run_ok(repo, "git worktree list --porcelain"), "prunable");
+	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), worktree_count(repo) - 1,
+		     ".git/worktrees has an entry git does not list");
+}
+
 /*
  * Nothing of task slug exists, its trace events aside: no record, no task
  * folder (in tasks, the agent.dir), no branch, no worktree or its admin
@@ -161,9 +170,8 @@ static void assert_no_task(const char *repo, const char *tasks, const char *slug
 	cr_assert(!path_exists(strf("%s/%s", tasks, slug)), "the task folder is left");
 	cr_assert_str_empty(run_ok(repo, "git for-each-ref refs/heads/agent/%s", slug), "a branch is left");
 	cr_assert(!path_exists(sandbox_path("repo-worktrees/%s", slug)), "the worktree is left");
-	cr_assert_eq(worktree_count(repo), 1, "git lists a worktree");
-	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), 0, ".git/worktrees has an entry");
-	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+	cr_assert(!worktree_listed(repo, sandbox_path("repo-worktrees/%s", slug)), "git lists the worktree");
+	assert_no_stale_worktree(repo);
 	cr_assert_eq(leftovers(records), 0, "a temporary file is left in %s", records);
 	if (path_exists(tasks))
 		cr_assert_eq(leftovers(tasks), 0, "a temporary file is left in %s", tasks);
@@ -542,15 +550,6 @@ static void run_until_killed(const char *dir, const char *step, const char *comm
 		     command, step, r.status, visible(r.out), visible(r.err));
 }
 
-/* git knows of no worktree that is stale, half-made or prunable. */
-static void assert_no_stale_worktree(const char *repo)
-{
-	assert_not_contains(run_ok(repo, "git worktree list --porcelain"), "prunable");
-	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
-	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), worktree_count(repo) - 1,
-		     ".git/worktrees has an entry git does not list");
-}
-
 /* A repository whose new worktrees get a copied .env, a linked node_modules and a setup. */
 static char *repo_with_setup(void)
 {
@@ -822,4 +821,177 @@ Test(die_at, killed_create_of_a_planned_task_keeps_its_edited_packet)
 	cr_assert_str_eq(read_file(packet), edited);
 	assert_task_whole(repo, "killed", base);
 	assert_no_stale_worktree(repo);
+}
+
+/* A read-only or unreadable .git/agent, agent.dir or agent.trace */
+
+TestSuite(read_only, .init = faults_setup, .fini = faults_teardown, .timeout = 120);
+
+/* Makes dir read-only with a bind mount, or skips the test. */
+static void mount_read_only(const char *dir)
+{
+	if (cannot_mount)
+		cr_skip_test("%s", cannot_mount);
+	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+		cr_skip_test("cannot bind-mount '%s': %s", dir, strerror(errno));
+	remember_mount(dir);
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		cr_skip_test("cannot make '%s' read-only: %s", dir, strerror(errno));
+}
+
+/*
+ * The start of a command line that runs as root without capabilities, so
+ * permission bits hold as for any user; or the test is skipped.
+ */
+static const char *without_privileges(void)
+{
+	const char *prefix = "setpriv --inh-caps=-all --bounding-set=-all -- ";
+	struct result r;
+
+	if (getuid() != 0)
+		return "";	/* permission bits hold already */
+	run(&r, NULL, "%s test ! -r /etc/shadow", prefix);
+	if (r.status)
+		cr_skip_test("cannot drop root's capabilities with setpriv(1): %s", r.err);
+	return prefix;
+}
+
+/* repo with a created task 't' (with a commit) and a planned task 'plan'. */
+static char *repo_with_tasks(void)
+{
+	char *repo = make_repo("repo");
+
+	task_with_a_commit(repo, "src/work.c", 100);
+	spawn_json(repo, "--name plan 'A plan'");
+	return repo;
+}
+
+/* `git agent <args>` fails with 128 and a fatal error that has text in it; nothing changed. */
+static void agent_fails(const char *repo, const char *prefix, const char *args, const char *text)
+{
+	char *refs = run_ok(repo, "git for-each-ref"), *worktrees = run_ok(repo, "git worktree list --porcelain");
+	char *trace = read_file(strf("%s/.git/agent/trace.jsonl", repo)), *now;
+	struct result r;
+
+	run(&r, repo, "%sgit agent %s", prefix, args);
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: %s", text));
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs, "`git agent %s` changed a ref", args);
+	cr_assert_str_eq(run_ok(repo, "git worktree list --porcelain"), worktrees);
+	assert_no_stale_worktree(repo);
+	now = read_file(strf("%s/.git/agent/trace.jsonl", repo));
+	if (trace && now)
+		assert_trace_grew(strf("%s/.git/agent/trace.jsonl", repo), trace);
+}
+
+Test(read_only, read_only_agent_dir_is_named_by_every_command)
+{
+	char *repo = repo_with_tasks(), *agent = strf("%s/.git/agent", repo);
+	char *tasks = strf("%s/tasks", agent), *trace = strf("%s/trace.jsonl", agent);
+
+	mount_read_only(agent);
+	agent_fails(repo, "", "spawn 'New task'",
+		    strf("cannot create the task record '%s/new-task.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot create the task record '%s/new-task.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "spawn --create --name plan",
+		    strf("cannot open the task record '%s/plan.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "review t",
+		    strf("cannot open the task record '%s/t.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "review t --merge",
+		    strf("cannot open the task record '%s/t.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	/* Reading needs no writing. */
+	assert_contains(run_ok(repo, "git agent trace"), "task.planned");
+	assert_contains(run_ok(repo, "git agent trace --tasks"), "plan");
+}
+
+Test(read_only, read_only_agent_dir_setting_is_named)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("folders");
+
+	make_dirs(dir);
+	run_ok(repo, "git config agent.dir %s", sh_quote(dir));
+	task_with_a_commit(repo, "src/work.c", 100);
+	mount_read_only(dir);
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot create the task folder '%s/new-task': Read-only file system", dir));
+	assert_no_task(repo, dir, "new-task");
+	agent_fails(repo, "", "review t", strf("cannot create '%s/t/review': Read-only file system", dir));
+}
+
+Test(read_only, read_only_trace_setting_is_named)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("log"), *trace = strf("%s/trace.jsonl", dir);
+
+	make_dirs(dir);
+	run_ok(repo, "git config agent.trace %s", sh_quote(trace));
+	task_with_a_commit(repo, "src/work.c", 100);
+	mount_read_only(dir);
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "new-task");
+	agent_fails(repo, "", "review t", strf("cannot append to the trace '%s': Read-only file system", trace));
+	cr_assert_eq(rounds(strf("%s/.git/agent/tasks/t", repo)), 0, "a round is left");
+	agent_fails(repo, "", "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	assert_contains(run_ok(repo, "git agent trace"), "worktree.created");
+}
+
+Test(read_only, unreadable_agent_dir_is_named_by_every_command)
+{
+	char *repo = repo_with_tasks(), *agent = strf("%s/.git/agent", repo);
+	char *tasks = strf("%s/tasks", agent), *trace = strf("%s/trace.jsonl", agent);
+	const char *as_user = without_privileges();
+	char *wt = sandbox_path("repo-worktrees/t");
+
+	cr_assert_eq(chmod(agent, 0), 0);
+	agent_fails(repo, as_user, "spawn 'New task'",
+		    strf("cannot open the task record '%s/new-task.ini': Permission denied", tasks));
+	agent_fails(repo, as_user, "spawn --create --name plan",
+		    strf("cannot open the task record '%s/plan.ini': Permission denied", tasks));
+	agent_fails(repo, as_user, "review t",
+		    strf("cannot read the task record '%s/t.ini': Permission denied", tasks));
+	agent_fails(wt, as_user, "review",
+		    strf("cannot read the task records in '%s': Permission denied", tasks));
+	agent_fails(repo, as_user, "trace", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "trace --tasks", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(wt, as_user, "trace --emit note.x",
+		    strf("cannot read the task records in '%s': Permission denied", tasks));
+	cr_assert_eq(chmod(agent, 0755), 0);
+}
+
+Test(read_only, unreadable_trace_is_named_and_makes_nothing)
+{
+	char *repo = repo_with_tasks(), *trace = strf("%s/.git/agent/trace.jsonl", repo);
+	const char *as_user = without_privileges();
+
+	cr_assert_eq(chmod(trace, 0), 0);
+	agent_fails(repo, as_user, "trace", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "spawn --create 'New task'",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "new-task");
+	agent_fails(repo, as_user, "review t",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	cr_assert_eq(rounds(strf("%s/.git/agent/tasks/t", repo)), 0, "a round is left");
+	cr_assert_eq(chmod(trace, 0644), 0);
+}
+
+/* .git/agent itself on a full filesystem: the record cannot be made, and no piece of it stays. */
+Test(disk_full, full_agent_dir_makes_no_record)
+{
+	char *repo = make_repo("repo"), *agent = strf("%s/.git/agent", repo);
+	struct result r;
+
+	mount_tmpfs(agent, 64);
+	fill_up(agent);
+	run(&r, repo, "git agent spawn --create 'Disk full'");
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: cannot create the task record '%s/tasks/disk-full.ini': "
+				    "No space left on device", agent));
+	assert_no_task(repo, strf("%s/tasks", agent), "disk-full");
+	cr_assert_eq(count_entries(strf("%s/tasks", agent)), 0);
 }
