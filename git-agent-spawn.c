@@ -442,8 +442,13 @@ static int create_record(struct spawn *sp, const char *path)
 	if (mkdir_p(sp->repo.record_dir, 0777) < 0)
 		die_errno("cannot create '%s'", sp->repo.record_dir);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0)
-		die_errno("cannot write the task record '%s'", tmp);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+		die_errno("cannot create the task record '%s'", esc(path));
+	}
 	ret = link(tmp, path);
 	if (ret < 0 && errno != EEXIST)
 		die_errno("cannot create the task record '%s'", path);

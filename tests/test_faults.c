@@ -148,6 +148,15 @@ static int leftovers(const char *dir)
 			   sh_quote(dir)));
 }
 
+/* git knows of no worktree that is stale, half-made or prunable. */
+static void assert_no_stale_worktree(const char *repo)
+{
+	assert_not_contains(run_ok(repo, "git worktree list --porcelain"), "prunable");
+	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), worktree_count(repo) - 1,
+		     ".git/worktrees has an entry git does not list");
+}
+
 /*
  * Nothing of task slug exists, its trace events aside: no record, no task
  * folder (in tasks, the agent.dir), no branch, no worktree or its admin
@@ -161,9 +170,8 @@ static void assert_no_task(const char *repo, const char *tasks, const char *slug
 	cr_assert(!path_exists(strf("%s/%s", tasks, slug)), "the task folder is left");
 	cr_assert_str_empty(run_ok(repo, "git for-each-ref refs/heads/agent/%s", slug), "a branch is left");
 	cr_assert(!path_exists(sandbox_path("repo-worktrees/%s", slug)), "the worktree is left");
-	cr_assert_eq(worktree_count(repo), 1, "git lists a worktree");
-	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), 0, ".git/worktrees has an entry");
-	cr_assert_str_empty(run_ok(repo, "git worktree prune -n -v 2>&1"));
+	cr_assert(!worktree_listed(repo, sandbox_path("repo-worktrees/%s", slug)), "git lists the worktree");
+	assert_no_stale_worktree(repo);
 	cr_assert_eq(leftovers(records), 0, "a temporary file is left in %s", records);
 	if (path_exists(tasks))
 		cr_assert_eq(leftovers(tasks), 0, "a temporary file is left in %s", tasks);
@@ -526,4 +534,464 @@ Test(file_size, task_folder_past_the_limit_leaves_nothing)
 Test(file_size, task_folder_past_the_limit_leaves_nothing_with_sigxfsz_ignored)
 {
 	folder_past_the_limit(1);
+}
+
+/* SIGKILL at each step (GIT_AGENT_TEST_DIE_AT) */
+
+TestSuite(die_at, .init = sandbox_setup, .fini = sandbox_teardown, .timeout = 120);
+
+/* Runs command (a git-agent-* program) in dir until it kills itself at step. */
+static void run_until_killed(const char *dir, const char *step, const char *command)
+{
+	struct result r;
+
+	run(&r, dir, "GIT_AGENT_TEST_DIE_AT=%s exec %s", step, command);
+	cr_assert_eq(r.status, 128 + SIGKILL, "`%s` did not die by SIGKILL at %s: exit %d\n%s%s",
+		     command, step, r.status, visible(r.out), visible(r.err));
+}
+
+/* A repository whose new worktrees get a copied .env, a linked node_modules and a setup. */
+static char *repo_with_setup(void)
+{
+	char *repo = make_repo("repo");
+
+	write_file(strf("%s/.env", repo), "TOKEN=1\n", 0644);
+	write_file(strf("%s/node_modules/pkg/index.js", repo), "module.exports = 1;\n", 0644);
+	run_ok(repo, "git config agent.copy .env && git config agent.link node_modules && "
+		     "git config agent.setup %s",
+	       sh_quote(strf("echo \"$AGENT_TASK\" >> %s", sh_quote(sandbox_path("setup-ran")))));
+	return repo;
+}
+
+/* Task slug is whole: its branch at base, its worktree listed, clean and set up. */
+static void assert_task_whole(const char *repo, const char *slug, const char *base)
+{
+	char *wt = sandbox_path("repo-worktrees/%s", slug);
+
+	cr_assert(worktree_listed(repo, wt), "git does not list the worktree of %s", slug);
+	cr_assert_str_eq(run_ok(repo, "git rev-parse agent/%s", slug), base);
+	cr_assert_str_eq(run_ok(wt, "git symbolic-ref HEAD"), strf("refs/heads/agent/%s", slug));
+	cr_assert_str_empty(run_ok(wt, "git status --porcelain"));
+	cr_assert_str_eq(read_file(strf("%s/.env", wt)), "TOKEN=1\n");
+	cr_assert(is_symlink(strf("%s/node_modules", wt)));
+	assert_contains(read_file(sandbox_path("setup-ran")), strf("%s\n", slug));
+	cr_assert(path_exists(strf("%s/.git/agent/tasks/%s/packet.md", repo, slug)));
+}
+
+/*
+ * `spawn --create Killed` dies at step. Refs are as before it or as after
+ * it; `git agent review` says what happened; `spawn --create --name killed`
+ * (no title: the record keeps it) rolls the half-made task back and creates
+ * it whole; nothing stale is left for git to prune.
+ */
+static void spawn_killed_at(const char *step)
+{
+	char *repo = repo_with_setup(), *base = run_ok(repo, "git rev-parse HEAD");
+	char *refs, *before = strf("refs/heads/main %s", base);
+	struct result r;
+	json_t *task;
+
+	run_until_killed(repo, step, "git-agent-spawn --create Killed");
+	refs = run_ok(repo, "git for-each-ref --format='%%(refname) %%(objectname)'");
+	cr_assert(!strcmp(refs, before) || !strcmp(refs, strf("refs/heads/agent/killed %s\n%s", base, before)),
+		  "refs are neither before nor after the spawn:\n%s", refs);
+	assert_not_contains(run_ok(repo, "git worktree list --porcelain"), "prunable");
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+
+	run(&r, repo, "git agent review killed");
+	assert_status(&r, 128);
+	assert_contains(r.err, "fatal: task 'killed' was left half-made by an interrupted spawn; "
+		"roll it back and create it again with: git agent spawn --create --name killed\n");
+
+	run(&r, repo, "git agent spawn --create --json --name killed");
+	assert_status(&r, 0);
+	assert_contains(r.err, "warning: task 'killed' was left half-made by an interrupted spawn; "
+		"rolling it back\n");
+	task = json_parse(r.out);
+	cr_assert_str_eq(json_str(task, "task"), "killed");
+	cr_assert_str_eq(json_str(task, "title"), "Killed");
+	cr_assert(json_is_true(json_object_get(task, "adopted")));
+	assert_task_whole(repo, "killed", base);
+	cr_assert_eq(worktree_count(repo), 2);
+	assert_no_stale_worktree(repo);
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 2, "one record and one folder");
+	cr_assert_not_null(trace_find(trace_read(strf("%s/.git/agent/trace.jsonl", repo)),
+				      "spawn.failed", "killed"));
+	review_json(repo, 0, "killed");
+}
+
+Test(die_at, spawn_killed_after_claiming_the_record)
+{
+	spawn_killed_at("spawn-claimed");
+}
+
+Test(die_at, spawn_killed_after_writing_the_task_folder)
+{
+	spawn_killed_at("spawn-folder");
+}
+
+Test(die_at, spawn_killed_after_creating_the_branch)
+{
+	spawn_killed_at("spawn-branch");
+}
+
+Test(die_at, spawn_killed_after_adding_the_worktree)
+{
+	spawn_killed_at("spawn-worktree");
+}
+
+Test(die_at, spawn_killed_after_copying_and_linking)
+{
+	spawn_killed_at("spawn-copied");
+}
+
+Test(die_at, spawn_killed_after_the_setup_commands)
+{
+	spawn_killed_at("spawn-setup");
+}
+
+/* Killed after the record says created: the task is whole, and nothing needs repair. */
+Test(die_at, spawn_killed_after_the_last_step_left_a_whole_task)
+{
+	char *repo = repo_with_setup(), *base = run_ok(repo, "git rev-parse HEAD");
+	struct result r;
+
+	run_until_killed(repo, "spawn-created", "git-agent-spawn --create Killed");
+	assert_task_whole(repo, "killed", base);
+	assert_no_stale_worktree(repo);
+	review_json(repo, 0, "killed");
+	run(&r, repo, "git agent spawn --create --name killed");
+	assert_status(&r, 128);
+	assert_contains(r.err, "fatal: task 'killed' already exists");
+	cr_assert_str_eq(json_str(spawn_json(repo, "--create Killed"), "task"), "killed-2");
+	assert_no_stale_worktree(repo);
+}
+
+/* A task 't' with one commit on its branch, reviewed: its head. */
+static char *reviewed_task(const char *repo)
+{
+	json_t *task = spawn_json(repo, "--create --name t --scope src Task");
+	const char *wt = json_str(task, "worktree");
+
+	write_file(strf("%s/src/feature.c", wt), "int feature;\n", 0644);
+	run_ok(wt, "git add -A && git commit -q -m 'Add the feature'");
+	run_ok(repo, "git agent review t");
+	return run_ok(wt, "git rev-parse HEAD");
+}
+
+enum merge_step { MERGE_GATE, MERGE_REF, MERGE_WORKTREE_REMOVED, MERGE_BRANCH_DELETED };
+static const char *merge_steps[] = {
+	"merge-gate", "merge-ref", "merge-worktree-removed", "merge-branch-deleted"
+};
+
+/*
+ * `review t --merge` into main, checked out in the main worktree or not
+ * (detached HEAD), dies at step. main is the old commit or the merge; the
+ * branch is there until the merge deleted it; the next `--merge` finishes
+ * the merge without making a second merge commit; nothing stale is left.
+ */
+static void merge_killed_at(enum merge_step step, int checked_out)
+{
+	char *repo = make_repo("repo"), *head = reviewed_task(repo), *old, *now, *wt;
+	struct result r;
+	json_t *merge;
+
+	wt = sandbox_path("repo-worktrees/t");
+	if (!checked_out)
+		run_ok(repo, "git checkout -q --detach");
+	old = run_ok(repo, "git rev-parse main");
+	run_until_killed(repo, merge_steps[step], "git-agent-review t --merge");
+
+	now = run_ok(repo, "git rev-parse main");
+	if (step == MERGE_GATE)
+		cr_assert_str_eq(now, old, "main moved before the merge");
+	else
+		cr_assert_str_eq(run_ok(repo, "git log -1 --format=%%P main"), strf("%s %s", old, head),
+				 "main is not the merge of the task");
+	if (step == MERGE_BRANCH_DELETED)
+		cr_assert_str_empty(run_ok(repo, "git branch --list agent/t"));
+	else
+		cr_assert_str_eq(run_ok(repo, "git rev-parse agent/t"), head);
+	cr_assert_eq(worktree_listed(repo, wt), step < MERGE_WORKTREE_REMOVED);
+	assert_no_stale_worktree(repo);
+	if (checked_out)
+		cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+
+	if (step == MERGE_BRANCH_DELETED) {
+		run(&r, repo, "git agent review t");
+		assert_status(&r, 128);
+		assert_contains(r.err, "or by a merge that was interrupted "
+			"(then 'git agent review t --merge' finishes it)");
+	}
+	run(&r, repo, "git agent review t --merge --json");
+	assert_status(&r, 0);
+	merge = json_parse(r.out);
+	cr_assert(json_is_true(json_object_get(merge, "merged")));
+	if (step != MERGE_GATE)
+		assert_contains(r.err, "warning: 'main' already has the work of 'agent/t'");
+	cr_assert_str_eq(run_ok(repo, "git log -1 --format=%%P main"), strf("%s %s", old, head));
+	cr_assert_str_eq(run_ok(repo, "git rev-list --count %s..main", old), "2",
+			 "not one merge commit and the task's commit");
+	cr_assert_str_eq(json_str(merge, "commit"), run_ok(repo, "git rev-parse main"));
+	cr_assert_str_empty(run_ok(repo, "git branch --list agent/t"));
+	cr_assert(!path_exists(wt));
+	cr_assert_eq(worktree_count(repo), 1);
+	assert_no_stale_worktree(repo);
+	cr_assert_not_null(trace_find(trace_read(strf("%s/.git/agent/trace.jsonl", repo)), "merge.done", "t"));
+	run(&r, repo, "git agent review t --merge");
+	assert_status(&r, 128);
+	assert_contains(r.err, "fatal: task 't' was merged");
+}
+
+Test(die_at, merge_killed_after_the_gate_held)
+{
+	merge_killed_at(MERGE_GATE, 0);
+}
+
+Test(die_at, merge_killed_after_moving_the_base)
+{
+	merge_killed_at(MERGE_REF, 0);
+}
+
+Test(die_at, merge_killed_after_removing_the_worktree)
+{
+	merge_killed_at(MERGE_WORKTREE_REMOVED, 0);
+}
+
+Test(die_at, merge_killed_after_deleting_the_branch)
+{
+	merge_killed_at(MERGE_BRANCH_DELETED, 0);
+}
+
+Test(die_at, merge_in_the_main_worktree_killed_after_the_gate_held)
+{
+	merge_killed_at(MERGE_GATE, 1);
+}
+
+Test(die_at, merge_in_the_main_worktree_killed_after_moving_the_base)
+{
+	merge_killed_at(MERGE_REF, 1);
+}
+
+Test(die_at, merge_in_the_main_worktree_killed_after_removing_the_worktree)
+{
+	merge_killed_at(MERGE_WORKTREE_REMOVED, 1);
+}
+
+Test(die_at, merge_in_the_main_worktree_killed_after_deleting_the_branch)
+{
+	merge_killed_at(MERGE_BRANCH_DELETED, 1);
+}
+
+/* A squash killed after it moved the base: the next --merge adds no empty commit. */
+Test(die_at, squash_killed_after_moving_the_base_is_not_made_twice)
+{
+	char *repo = make_repo("repo"), *head = reviewed_task(repo), *old, *squashed;
+	struct result r;
+
+	run_ok(repo, "git checkout -q --detach");
+	old = run_ok(repo, "git rev-parse main");
+	run_until_killed(repo, "merge-ref", "git-agent-review t --merge --style squash");
+	squashed = run_ok(repo, "git rev-parse main");
+	cr_assert_str_eq(run_ok(repo, "git log -1 --format=%%P main"), old);
+	cr_assert_str_eq(run_ok(repo, "git rev-parse agent/t"), head);
+	run(&r, repo, "git agent review t --merge --style squash");
+	assert_status(&r, 0);
+	assert_contains(r.err, "already has the work of 'agent/t'");
+	cr_assert_str_eq(run_ok(repo, "git rev-parse main"), squashed);
+	cr_assert_str_empty(run_ok(repo, "git branch --list agent/t"));
+	assert_no_stale_worktree(repo);
+}
+
+/* The repair of a killed create puts a plan back as it was: a packet edited by hand stays. */
+Test(die_at, killed_create_of_a_planned_task_keeps_its_edited_packet)
+{
+	char *repo = repo_with_setup(), *base = run_ok(repo, "git rev-parse HEAD");
+	const char *packet = json_str(spawn_json(repo, "Killed"), "packet");
+	char *edited = strf("%s\nAlso: keep the old API.\n", read_file(packet));
+	struct result r;
+
+	write_file(packet, edited, 0644);
+	run_until_killed(repo, "spawn-worktree", "git-agent-spawn --create Killed");
+	run(&r, repo, "git agent spawn --create Killed");
+	assert_status(&r, 0);
+	assert_contains(r.err, "rolling it back");
+	assert_contains(r.out, "created task 'killed' (adopted the planned task)");
+	cr_assert_str_eq(read_file(packet), edited);
+	assert_task_whole(repo, "killed", base);
+	assert_no_stale_worktree(repo);
+}
+
+/* A read-only or unreadable .git/agent, agent.dir or agent.trace */
+
+TestSuite(read_only, .init = faults_setup, .fini = faults_teardown, .timeout = 120);
+
+/* Makes dir read-only with a bind mount, or skips the test. */
+static void mount_read_only(const char *dir)
+{
+	if (cannot_mount)
+		cr_skip_test("%s", cannot_mount);
+	if (mount(dir, dir, NULL, MS_BIND, NULL) < 0)
+		cr_skip_test("cannot bind-mount '%s': %s", dir, strerror(errno));
+	remember_mount(dir);
+	if (mount(NULL, dir, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		cr_skip_test("cannot make '%s' read-only: %s", dir, strerror(errno));
+}
+
+/*
+ * The start of a command line that runs as root without capabilities, so
+ * permission bits hold as for any user; or the test is skipped.
+ */
+static const char *without_privileges(void)
+{
+	const char *prefix = "setpriv --inh-caps=-all --bounding-set=-all -- ";
+	struct result r;
+
+	if (getuid() != 0)
+		return "";	/* permission bits hold already */
+	run(&r, NULL, "%s test ! -r /etc/shadow", prefix);
+	if (r.status)
+		cr_skip_test("cannot drop root's capabilities with setpriv(1): %s", r.err);
+	return prefix;
+}
+
+/* repo with a created task 't' (with a commit) and a planned task 'plan'. */
+static char *repo_with_tasks(void)
+{
+	char *repo = make_repo("repo");
+
+	task_with_a_commit(repo, "src/work.c", 100);
+	spawn_json(repo, "--name plan 'A plan'");
+	return repo;
+}
+
+/* `git agent <args>` fails with 128 and a fatal error that has text in it; nothing changed. */
+static void agent_fails(const char *repo, const char *prefix, const char *args, const char *text)
+{
+	char *refs = run_ok(repo, "git for-each-ref"), *worktrees = run_ok(repo, "git worktree list --porcelain");
+	char *trace = read_file(strf("%s/.git/agent/trace.jsonl", repo)), *now;
+	struct result r;
+
+	run(&r, repo, "%sgit agent %s", prefix, args);
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: %s", text));
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref"), refs, "`git agent %s` changed a ref", args);
+	cr_assert_str_eq(run_ok(repo, "git worktree list --porcelain"), worktrees);
+	assert_no_stale_worktree(repo);
+	now = read_file(strf("%s/.git/agent/trace.jsonl", repo));
+	if (trace && now)
+		assert_trace_grew(strf("%s/.git/agent/trace.jsonl", repo), trace);
+}
+
+Test(read_only, read_only_agent_dir_is_named_by_every_command)
+{
+	char *repo = repo_with_tasks(), *agent = strf("%s/.git/agent", repo);
+	char *tasks = strf("%s/tasks", agent), *trace = strf("%s/trace.jsonl", agent);
+
+	mount_read_only(agent);
+	agent_fails(repo, "", "spawn 'New task'",
+		    strf("cannot create the task record '%s/new-task.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot create the task record '%s/new-task.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "spawn --create --name plan",
+		    strf("cannot open the task record '%s/plan.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "review t",
+		    strf("cannot open the task record '%s/t.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "review t --merge",
+		    strf("cannot open the task record '%s/t.ini': Read-only file system", tasks));
+	agent_fails(repo, "", "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	/* Reading needs no writing. */
+	assert_contains(run_ok(repo, "git agent trace"), "task.planned");
+	assert_contains(run_ok(repo, "git agent trace --tasks"), "plan");
+}
+
+Test(read_only, read_only_agent_dir_setting_is_named)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("folders");
+
+	make_dirs(dir);
+	run_ok(repo, "git config agent.dir %s", sh_quote(dir));
+	task_with_a_commit(repo, "src/work.c", 100);
+	mount_read_only(dir);
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot create the task folder '%s/new-task': Read-only file system", dir));
+	assert_no_task(repo, dir, "new-task");
+	agent_fails(repo, "", "review t", strf("cannot create '%s/t/review': Read-only file system", dir));
+}
+
+Test(read_only, read_only_trace_setting_is_named)
+{
+	char *repo = make_repo("repo"), *dir = sandbox_path("log"), *trace = strf("%s/trace.jsonl", dir);
+
+	make_dirs(dir);
+	run_ok(repo, "git config agent.trace %s", sh_quote(trace));
+	task_with_a_commit(repo, "src/work.c", 100);
+	mount_read_only(dir);
+	agent_fails(repo, "", "spawn --create 'New task'",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "new-task");
+	agent_fails(repo, "", "review t", strf("cannot append to the trace '%s': Read-only file system", trace));
+	cr_assert_eq(rounds(strf("%s/.git/agent/tasks/t", repo)), 0, "a round is left");
+	agent_fails(repo, "", "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Read-only file system", trace));
+	assert_contains(run_ok(repo, "git agent trace"), "worktree.created");
+}
+
+Test(read_only, unreadable_agent_dir_is_named_by_every_command)
+{
+	char *repo = repo_with_tasks(), *agent = strf("%s/.git/agent", repo);
+	char *tasks = strf("%s/tasks", agent), *trace = strf("%s/trace.jsonl", agent);
+	const char *as_user = without_privileges();
+	char *wt = sandbox_path("repo-worktrees/t");
+
+	cr_assert_eq(chmod(agent, 0), 0);
+	agent_fails(repo, as_user, "spawn 'New task'",
+		    strf("cannot open the task record '%s/new-task.ini': Permission denied", tasks));
+	agent_fails(repo, as_user, "spawn --create --name plan",
+		    strf("cannot open the task record '%s/plan.ini': Permission denied", tasks));
+	agent_fails(repo, as_user, "review t",
+		    strf("cannot read the task record '%s/t.ini': Permission denied", tasks));
+	agent_fails(wt, as_user, "review",
+		    strf("cannot read the task records in '%s': Permission denied", tasks));
+	agent_fails(repo, as_user, "trace", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "trace --tasks", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(wt, as_user, "trace --emit note.x",
+		    strf("cannot read the task records in '%s': Permission denied", tasks));
+	cr_assert_eq(chmod(agent, 0755), 0);
+}
+
+Test(read_only, unreadable_trace_is_named_and_makes_nothing)
+{
+	char *repo = repo_with_tasks(), *trace = strf("%s/.git/agent/trace.jsonl", repo);
+	const char *as_user = without_privileges();
+
+	cr_assert_eq(chmod(trace, 0), 0);
+	agent_fails(repo, as_user, "trace", strf("cannot read the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "trace --emit note.x --task t",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	agent_fails(repo, as_user, "spawn --create 'New task'",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	assert_no_task(repo, strf("%s/.git/agent/tasks", repo), "new-task");
+	agent_fails(repo, as_user, "review t",
+		    strf("cannot append to the trace '%s': Permission denied", trace));
+	cr_assert_eq(rounds(strf("%s/.git/agent/tasks/t", repo)), 0, "a round is left");
+	cr_assert_eq(chmod(trace, 0644), 0);
+}
+
+/* .git/agent itself on a full filesystem: the record cannot be made, and no piece of it stays. */
+Test(disk_full, full_agent_dir_makes_no_record)
+{
+	char *repo = make_repo("repo"), *agent = strf("%s/.git/agent", repo);
+	struct result r;
+
+	mount_tmpfs(agent, 64);
+	fill_up(agent);
+	run(&r, repo, "git agent spawn --create 'Disk full'");
+	assert_status(&r, 128);
+	assert_contains(r.err, strf("fatal: cannot create the task record '%s/tasks/disk-full.ini': "
+				    "No space left on device", agent));
+	assert_no_task(repo, strf("%s/tasks", agent), "disk-full");
+	cr_assert_eq(count_entries(strf("%s/tasks", agent)), 0);
 }
