@@ -21,7 +21,7 @@
 __git_agent_spawn_options="
 	--create --dry-run --base= --fetch --no-fetch --agent= --name= --out=
 	--message= --file= --scope= --step= --check= --allow-dirty --keep-failed
-	--from= --jobs= --json --help
+	--run --wait --timeout= --from= --jobs= --json --help
 "
 
 # The options of `git agent review`, of every mode; --request-changes takes
@@ -82,7 +82,7 @@ _git_agent_spawn ()
 		__git_complete_refs
 		return
 		;;
-	--agent|--name|-m|--message|--step|--check|-j|--jobs)
+	--agent|--name|-m|--message|--step|--check|-j|--jobs|--timeout)
 		__git_agent_complete_nothing
 		return
 		;;
@@ -100,7 +100,7 @@ _git_agent_spawn ()
 	--base=*)
 		__git_complete_refs --cur="${cur#*=}"
 		;;
-	--agent=*|--name=*|--message=*|--step=*|--check=*|--jobs=*)
+	--agent=*|--name=*|--message=*|--step=*|--check=*|--jobs=*|--timeout=*|--run=*)
 		__git_agent_complete_nothing
 		;;
 	--out=*)
