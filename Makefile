@@ -57,6 +57,10 @@ git-agent: git-agent.o $(BASE_OBJS)
 git-agent-spawn git-agent-review git-agent-trace: %: %.o $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
+# bench/append.sh's driver: trace_append() from 16 processes at once.
+bench/appender: bench/appender.o $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
 tests/lib.o: tests/lib.c tests/lib.h common/agent.h .build-flags
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -80,6 +84,31 @@ check: all $(TESTS) lint-man
 	fi; \
 	[ $$status = 0 ] && echo "all tests passed" || { echo "tests FAILED"; exit 1; }
 
+# The integration tests with every git-agent program they start under
+# valgrind's memcheck (git and the rest run as usual): any error or leak, in
+# a program's exit code or in $(VGLOG), fails the run.  Slow: VALGRIND_TESTS
+# picks the test binaries.  Not with SANITIZE=1 (ASan and valgrind clash).
+VALGRIND_TESTS ?= $(filter-out tests/test_common tests/test_completions,$(TESTS))
+VGLOG = $(CURDIR)/tests/valgrind-logs
+VALGRIND = valgrind -q --tool=memcheck --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
+	--track-origins=yes --suppressions=$(CURDIR)/tests/valgrind.supp --gen-suppressions=all \
+	--log-file=$(VGLOG)/vg.%p
+valgrind: all $(VALGRIND_TESTS)
+	@if [ "$(SANITIZE)" = 1 ]; then echo "make valgrind: not with SANITIZE=1"; exit 1; fi
+	@command -v valgrind >/dev/null || { echo "make valgrind: valgrind is not installed"; exit 1; }
+	@rm -rf $(VGLOG) && mkdir -p $(VGLOG)
+	@status=0; for t in $(VALGRIND_TESTS); do \
+		echo "== $$t (valgrind)"; \
+		GIT_AGENT_BUILD_DIR=$(CURDIR) GIT_AGENT_TEST_WRAPPER='$(VALGRIND)' \
+		./$$t -j2 --timeout 600 || status=1; \
+	done; \
+	find $(VGLOG) -type f -empty -delete; \
+	if [ -n "$$(ls -A $(VGLOG))" ]; then \
+		echo "valgrind reports:"; tail -n +1 $(VGLOG)/*; status=1; \
+	fi; \
+	[ $$status = 0 ] && echo "valgrind: no errors" || { echo "valgrind: FAILED"; exit 1; }
+
 lint-man: $(MANPAGES)
 	@for m in $(MANPAGES); do \
 		out=$$(LC_ALL=C.UTF-8 groff -man -ww -z $$m 2>&1; mandoc -Tlint -W warning $$m 2>&1); \
@@ -101,6 +130,35 @@ bench-review: all
 bench-trace: all
 	bench/trace.sh
 
+# Fuzzing with libFuzzer, ASan and UBSan: every tests/fuzz/fuzz_<name>.c is a
+# target, linked with the common module built by clang into its own directory,
+# and run for FUZZ_TIME seconds on a scratch copy of tests/fuzz/corpus/<name>/.
+# Any crash, leak or failed property fails the run; fuzz-smoke is CI's brief run.
+FUZZ_CC = clang
+FUZZ_TIME = 60
+FUZZ_BUILD = tests/fuzz/build
+FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c99 -pedantic $(WARNINGS) -Werror -O1 -g $(FUZZ_SAN) -Icommon \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZ_OBJS = $(addprefix $(FUZZ_BUILD)/,$(COMMON_OBJS))
+FUZZ_TARGETS = $(patsubst tests/fuzz/%.c,$(FUZZ_BUILD)/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(FUZZ_BUILD)/common/%.o: common/%.c common/agent.h
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS) $(wildcard tests/fuzz/*.h)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(LIBS)
+
+fuzz-build: $(FUZZ_TARGETS)
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz: fuzz-build
+	@tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@tests/fuzz/run.sh 10 $(FUZZ_TARGETS)
+
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 		$(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR)
@@ -117,15 +175,18 @@ uninstall:
 		$(DESTDIR)$(FISHCOMPDIR)/git-agent.fish
 
 # Debian/Ubuntu packages: to build, to test (shells for the completion
-# tests, man for --help, linters for the man pages and generated scripts).
+# tests, man for --help, linters for the man pages and generated scripts,
+# cmark to read the packets as CommonMark).
 BUILD_DEPS = gcc make pkg-config git libgit2-dev libinih-dev libjansson-dev
-TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck
+TEST_DEPS = libcriterion-dev bash bash-completion zsh fish man-db groff mandoc shellcheck cmark
+# clang and its runtimes (libFuzzer, ASan, UBSan) for make fuzz.
+FUZZ_DEPS = clang libclang-rt-dev
 deps:
 	@if ! command -v dpkg-query >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1; then \
 		echo "make deps: not a Debian/Ubuntu system; install these (or your system's equivalents):"; \
-		echo "  $(BUILD_DEPS) $(TEST_DEPS)"; exit 1; \
+		echo "  $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS)"; exit 1; \
 	fi; \
-	missing=""; for p in $(BUILD_DEPS) $(TEST_DEPS); do \
+	missing=""; for p in $(BUILD_DEPS) $(TEST_DEPS) $(FUZZ_DEPS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "make deps: all dependencies are installed"; exit 0; fi; \
@@ -134,7 +195,8 @@ deps:
 	$$sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing
 
 clean:
-	rm -f $(PROGS) *.o common/*.o tests/*.o $(TESTS) .build-flags
-	rm -rf $(SANLOG)
+	rm -f $(PROGS) *.o common/*.o tests/*.o bench/*.o bench/appender $(TESTS) .build-flags
+	rm -rf $(SANLOG) $(VGLOG) $(FUZZ_BUILD)
 
-.PHONY: all check lint-man bench bench-review bench-trace install uninstall deps clean FORCE
+.PHONY: all check valgrind lint-man bench bench-review bench-trace fuzz fuzz-build fuzz-smoke \
+	install uninstall deps clean FORCE

@@ -66,6 +66,7 @@ struct review {
 	int record_fd;
 	git_oid head;		/* the branch head now */
 	int worktree_missing;
+	int branch_missing;	/* head is the reviewed one (--merge) */
 	struct strlist env;
 };
 
@@ -93,6 +94,7 @@ struct evidence_round {
 	int report;
 	struct strbuf stat;	/* diffstat.txt */
 	struct strbuf status;	/* status.txt */
+	struct strbuf summary;	/* summary.json */
 };
 
 #define CHECK_TIMED_OUT 124	/* as timeout(1) */
@@ -225,6 +227,21 @@ static void load_task(struct review *rv, const char *name, int exclusive)
 	free(slug);
 }
 
+static int latest_round(const struct task *t);
+
+/* The head the latest round reviewed, if there is one. */
+static int reviewed_head(const struct task *t, git_oid *out)
+{
+	char *path = xstrfmt("%s/review/%02d/summary.json", t->folder, latest_round(t));
+	json_t *summary = json_load_file(path, 0, NULL);
+	const char *head = json_string_value(json_object_get(summary, "head"));
+	int found = head && !git_oid_fromstr(out, head);
+
+	json_decref(summary);
+	free(path);
+	return found;
+}
+
 static void check_task_state(struct review *rv, enum action action)
 {
 	struct task *t = &rv->task;
@@ -238,8 +255,9 @@ static void check_task_state(struct review *rv, enum action action)
 		die("task '%s' is only planned (dry run): it has no branch or worktree yet; "
 		    "create them with: git agent spawn --create --name %s", t->slug, t->slug);
 	case TASK_CREATING:
-		die("task '%s' is still being created, or its spawn was interrupted "
-		    "(the next 'git agent spawn' repairs it)", t->slug);
+		/* A spawn at work holds the record locked: this one was killed. */
+		die("task '%s' was left half-made by an interrupted spawn; roll it back and "
+		    "create it again with: git agent spawn --create --name %s", t->slug, t->slug);
 	case TASK_MERGED:
 		die("task '%s' was merged; its evidence stays in '%s'", t->slug, esc(t->folder));
 	case TASK_ABANDONED:
@@ -249,10 +267,15 @@ static void check_task_state(struct review *rv, enum action action)
 	}
 	ref = xstrfmt("refs/heads/%s", t->branch);
 	if (git_reference_name_to_id(&rv->head, rv->repo.repo, ref) < 0) {
-		if (action != ABANDON)
-			die("branch '%s' of task '%s' does not exist; it was deleted outside git agent",
-			    esc(t->branch), t->slug);
-		memset(&rv->head, 0, sizeof(rv->head));
+		/* A merge killed after deleting it: merge_task() checks the base has the work. */
+		if (action == MERGE && reviewed_head(t, &rv->head))
+			rv->branch_missing = 1;
+		else if (action != ABANDON)
+			die("branch '%s' of task '%s' does not exist; it was deleted outside git agent, "
+			    "or by a merge that was interrupted (then 'git agent review %s --merge' "
+			    "finishes it)", esc(t->branch), t->slug, t->slug);
+		else
+			memset(&rv->head, 0, sizeof(rv->head));
 	}
 	free(ref);
 	rv->worktree_missing = lstat(t->worktree, &st) < 0;
@@ -925,7 +948,8 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	const char *argv[4];
 	char *name = xstrfmt("checks/%02zu.out", n + 1), *out = path_join(er->tmp, name);
 	struct timespec start, now;
-	long timeout_ms = rv->repo.config.check_timeout * 1000, delay = 1;
+	long long timeout_ms = (long long)rv->repo.config.check_timeout * 1000;
+	long delay = 1;
 	int status = 0, done = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &start);
@@ -1031,7 +1055,7 @@ static void run_checks(struct review *rv, struct evidence_round *er,
 		json_object_set_new(e, "exit", json_integer(res->exit_code));
 		json_object_set_new(e, "timed_out", json_boolean(res->timed_out));
 		json_object_set_new(e, "duration_ms", json_integer(res->duration_ms));
-		trace_log(&rv->repo, e);
+		trace_log_or_die(&rv->repo, e);
 	}
 	strlist_clear(&all);
 	free(dir);
@@ -1096,27 +1120,43 @@ static void drop_round(const char *message)
 		remove_tree(building_round);
 }
 
-/* Gives the built round its number: the next one free, atomically. */
-static void publish_round(struct review *rv, struct evidence_round *er)
+static json_t *round_summary(struct review *rv, const struct evidence_round *er);
+
+/*
+ * Gives the built round its number, the next one free, atomically: its
+ * summary.json, which names the number, is written before, so a round is
+ * never seen without it. Returns the summary.
+ */
+static json_t *publish_round(struct review *rv, struct evidence_round *er)
 {
 	char *dir = review_dir(&rv->task);
 	int n = latest_round(&rv->task) + 1;
+	json_t *summary;
 
+	if (n < er->number)
+		n = er->number;
 	for (;; n++) {
-		char name[16];
+		char name[16], *text;
 
 		snprintf(name, sizeof(name), "%02d", n);
+		er->number = n;
 		er->dir = path_join(dir, name);
+		summary = round_summary(rv, er);
+		text = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		sb_reset(&er->summary);
+		sb_addf(&er->summary, "%s\n", text);
+		free(text);
+		write_text(er->tmp, "summary.json", er->summary.buf, er->summary.len);
 		if (!rename(er->tmp, er->dir))
 			break;
 		if (errno != EEXIST && errno != ENOTEMPTY)
 			die_errno("cannot create the round '%s'", esc(er->dir));
+		json_decref(summary);
 		free(er->dir);
 	}
-	er->number = n;
-	building_round = NULL;
-	set_die_hook(NULL);
+	building_round = er->dir;	/* until its event is in the trace */
 	free(dir);
+	return summary;
 }
 
 static void copy_report(struct review *rv, struct evidence_round *er)
@@ -1315,7 +1355,7 @@ static void log_round(struct review *rv, const struct evidence_round *er, json_t
 	json_object_set_new(e, "checks_failed", json_integer(failed));
 	json_object_set(e, "patch_sha256", json_object_get(summary, "patch_sha256"));
 	json_object_set(e, "mergeable", json_object_get(summary, "mergeable"));
-	trace_log(&rv->repo, e);
+	trace_log_or_die(&rv->repo, e);
 }
 
 /* Prints text line by line with every control character escaped. */
@@ -1402,7 +1442,6 @@ static int record_round(struct review *rv, const struct review_options *o)
 	struct child status = CHILD_INIT, log = CHILD_INIT;
 	char *dir = review_dir(&rv->task), *tmp_name = xstrfmt(".new-%ld", (long)getpid());
 	json_t *summary;
-	char *text;
 	size_t i;
 	int failed = 0;
 
@@ -1431,29 +1470,19 @@ static int record_round(struct review *rv, const struct review_options *o)
 	/* Checks log their round: number it now, and again if another review takes it. */
 	er.number = latest_round(&rv->task) + 1;
 	run_checks(rv, &er, o);
-	publish_round(rv, &er);
-
-	summary = round_summary(rv, &er);
-	text = json_dumps(summary, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	{
-		char *nl = xstrfmt("%s\n", text);
-
-		write_text(er.dir, "summary.json", nl, strlen(nl));
-		free(nl);
-	}
+	summary = publish_round(rv, &er);
 	log_round(rv, &er, summary);
-	if (o->json) {
-		fputs(text, stdout);
-		putchar('\n');
-	} else {
+	building_round = NULL;
+	set_die_hook(NULL);
+	if (o->json)
+		json_write_stdout(er.summary.buf, er.summary.len, isatty(STDOUT_FILENO));
+	else
 		print_round(rv, &er, summary);
-	}
 	finish_stdout();
 	for (i = 0; i < er.checks_nr; i++) {
 		failed |= er.checks[i].exit_code != 0;
 		free(er.checks[i].command);
 	}
-	free(text);
 	json_decref(summary);
 	child_release(&status);
 	child_release(&log);
@@ -1462,6 +1491,7 @@ static int record_round(struct review *rv, const struct review_options *o)
 	strlist_clear(&er.out_of_scope);
 	sb_release(&er.stat);
 	sb_release(&er.status);
+	sb_release(&er.summary);
 	free(er.dir);
 	free(er.tmp);
 	free(tmp_name);
@@ -1762,6 +1792,7 @@ static void log_refused(struct review *rv, const struct strlist *reasons)
 
 struct merge_result {
 	int round, style, merged, removed_worktree, deleted_branch;
+	int failed;		/* a conflict: merge.failed is logged */
 	char *into;
 	git_oid commit;
 	struct strlist reasons;
@@ -1826,6 +1857,7 @@ static void clean_up(struct review *rv, int force, int keep_branch, int *removed
 		json_object_set_new(e, "worktree", json_text(rv->task.worktree));
 		trace_log(&rv->repo, e);
 	}
+	test_die_point("merge-worktree-removed");
 	if (!keep_branch && !git_oid_is_zero(&rv->head) &&
 	    !delete_branch_at(&rv->repo, rv->task.branch, head)) {
 		*deleted = 1;
@@ -1833,6 +1865,85 @@ static void clean_up(struct review *rv, int force, int keep_branch, int *removed
 		json_object_set_new(e, "branch", json_text(rv->task.branch));
 		json_object_set_new(e, "head", json_string(head));
 		trace_log(&rv->repo, e);
+	}
+}
+
+/*
+ * Whether base has the task's work already: a merge or fast-forward made
+ * head an ancestor, or a squash left nothing to add. Then a merge killed
+ * after it moved the base is finished by the next one, not made twice.
+ */
+static int has_task_work(struct review *rv, git_commit *base, git_commit *head, int style)
+{
+	git_repository *repo = rv->repo.repo;
+	git_index *index = NULL;
+	git_oid tree;
+	int same;
+
+	if (git_oid_equal(git_commit_id(base), git_commit_id(head)) ||
+	    git_graph_descendant_of(repo, git_commit_id(base), git_commit_id(head)) == 1)
+		return 1;
+	if (style != MERGE_STYLE_SQUASH || git_merge_commits(&index, repo, base, head, NULL) < 0)
+		return 0;
+	same = !git_index_has_conflicts(index) && !git_index_write_tree_to(&tree, index, repo) &&
+	       git_oid_equal(&tree, git_commit_tree_id(base));
+	git_index_free(index);
+	return same;
+}
+
+/*
+ * What can stop a merge the gate allowed: a dirty worktree that has the
+ * base checked out, a fast-forward that is not one, conflicts.
+ */
+static void check_merge(struct review *rv, struct merge_result *m, git_commit *base,
+			git_commit *head, git_index **index, char **worktree)
+{
+	git_repository *repo = rv->repo.repo;
+	const git_oid *target_id = git_commit_id(base);
+	json_t *e;
+
+	*worktree = checked_out_in(rv, m->into);
+	if (*worktree) {
+		struct strbuf status = STRBUF_INIT;
+
+		worktree_status(*worktree, &status);
+		if (status.len) {
+			char *s = xstrfmt("'%s' is checked out in '%s', which has uncommitted changes: "
+					  "commit or stash them first", esc(m->into + 11), esc(*worktree));
+
+			strlist_push(&m->reasons, s);
+			free(s);
+		}
+		sb_release(&status);
+	}
+	if (!m->reasons.nr && m->style == MERGE_STYLE_FF &&
+	    !git_oid_equal(target_id, &rv->head) &&
+	    git_graph_descendant_of(repo, &rv->head, target_id) != 1) {
+		char *s = xstrfmt("cannot fast-forward '%s' to '%s': '%s' has commits the task "
+				  "branch lacks; use --style merge or squash", esc(m->into + 11),
+				  esc(rv->task.branch), esc(m->into + 11));
+
+		strlist_push(&m->reasons, s);
+		free(s);
+	}
+	if (!m->reasons.nr && m->style != MERGE_STYLE_FF) {
+		struct strbuf paths = STRBUF_INIT;
+
+		if (merge_conflicts(rv, base, head, index, &paths)) {
+			char *s = xstrfmt("merging '%s' into '%s' would conflict in:%s; nothing was "
+					  "changed: rebase the task onto '%s' and review again",
+					  esc(rv->task.branch), esc(m->into + 11), paths.buf,
+					  esc(m->into + 11));
+
+			strlist_push(&m->reasons, s);
+			e = trace_event("merge.failed", rv->task.slug);
+			json_object_set_new(e, "reason", json_text(s));
+			json_object_set_new(e, "into", json_text(m->into + 11));
+			trace_log(&rv->repo, e);
+			free(s);
+			m->failed = 1;
+		}
+		sb_release(&paths);
 	}
 }
 
@@ -1846,7 +1957,7 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	struct strbuf msg = STRBUF_INIT, why = STRBUF_INIT;
 	json_t *summary = NULL, *e;
 	char *worktree = NULL;
-	int ret = EXIT_GATE;
+	int ret = EXIT_GATE, already;
 
 	memset(&m, 0, sizeof(m));
 	m.style = o->style >= 0 ? o->style : (int)rv->repo.config.merge_style;
@@ -1867,50 +1978,14 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	    git_commit_lookup(&base, repo, &target_id) < 0 ||
 	    git_commit_lookup(&head, repo, &rv->head) < 0)
 		die_git("cannot read '%s'", esc(m.into));
-	worktree = checked_out_in(rv, m.into);
-	if (worktree) {
-		struct strbuf status = STRBUF_INIT;
-
-		worktree_status(worktree, &status);
-		if (status.len) {
-			char *s = xstrfmt("'%s' is checked out in '%s', which has uncommitted changes: "
-					  "commit or stash them first", esc(m.into + 11), esc(worktree));
-
-			strlist_push(&m.reasons, s);
-			free(s);
-		}
-		sb_release(&status);
-	}
-	if (!m.reasons.nr && m.style == MERGE_STYLE_FF &&
-	    !git_oid_equal(&target_id, &rv->head) &&
-	    git_graph_descendant_of(repo, &rv->head, &target_id) != 1) {
-		char *s = xstrfmt("cannot fast-forward '%s' to '%s': '%s' has commits the task "
-				  "branch lacks; use --style merge or squash", esc(m.into + 11),
-				  esc(rv->task.branch), esc(m.into + 11));
-
-		strlist_push(&m.reasons, s);
-		free(s);
-	}
-	if (!m.reasons.nr && m.style != MERGE_STYLE_FF) {
-		struct strbuf paths = STRBUF_INIT;
-
-		if (merge_conflicts(rv, base, head, &index, &paths)) {
-			char *s = xstrfmt("merging '%s' into '%s' would conflict in:%s; nothing was "
-					  "changed: rebase the task onto '%s' and review again",
-					  esc(rv->task.branch), esc(m.into + 11), paths.buf,
-					  esc(m.into + 11));
-
-			strlist_push(&m.reasons, s);
-			e = trace_event("merge.failed", rv->task.slug);
-			json_object_set_new(e, "reason", json_text(s));
-			json_object_set_new(e, "into", json_text(m.into + 11));
-			trace_log(&rv->repo, e);
-			free(s);
-			sb_release(&paths);
-			goto done;
-		}
-		sb_release(&paths);
-	}
+	already = has_task_work(rv, base, head, m.style);
+	if (!already && rv->branch_missing)
+		die("branch '%s' of task '%s' does not exist; it was deleted outside git agent",
+		    esc(rv->task.branch), rv->task.slug);
+	if (!already)
+		check_merge(rv, &m, base, head, &index, &worktree);
+	if (m.failed)
+		goto done;
 	if (m.reasons.nr)
 		goto refused;
 
@@ -1919,10 +1994,15 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	json_object_set_new(e, "head", oid_json(&rv->head));
 	json_object_set_new(e, "style", json_string(style_name(m.style)));
 	json_object_set_new(e, "into", json_text(m.into + 11));
-	trace_log(&rv->repo, e);
+	trace_log_or_die(&rv->repo, e);
+	test_die_point("merge-gate");
 	merge_message(rv, m.round, m.style, &msg);
-	if (worktree ? merge_in_worktree(rv, worktree, m.style, msg.buf, &why) :
-	    merge_ref_directly(rv, m.into, base, head, index, m.style, msg.buf, &m.commit)) {
+	if (already) {
+		warning("'%s' already has the work of '%s' (an interrupted merge, or one made "
+			"by hand): finishing the merge of task '%s'", esc(m.into + 11),
+			esc(rv->task.branch), rv->task.slug);
+	} else if (worktree ? merge_in_worktree(rv, worktree, m.style, msg.buf, &why) :
+		   merge_ref_directly(rv, m.into, base, head, index, m.style, msg.buf, &m.commit)) {
 		char *s = xstrfmt("git could not merge '%s' into '%s'; nothing was changed%s%s",
 				  esc(rv->task.branch), esc(m.into + 11), why.len ? ":\n" : "",
 				  why.len ? esc(why.buf) : "");
@@ -1937,6 +2017,7 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	}
 	if (git_reference_name_to_id(&m.commit, repo, m.into) < 0)
 		die_git("cannot read '%s'", esc(m.into));
+	test_die_point("merge-ref");
 	m.merged = 1;
 	ret = 0;
 	e = trace_event("merge.done", rv->task.slug);
@@ -1945,9 +2026,14 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	json_object_set_new(e, "head", oid_json(&rv->head));
 	json_object_set_new(e, "commit", oid_json(&m.commit));
 	trace_log(&rv->repo, e);
-	set_status(rv, TASK_MERGED);
+	/*
+	 * The record says merged last: a merge killed before is finished by
+	 * the next --merge, which finds the work in the base already.
+	 */
 	if (!o->keep && rv->repo.config.remove_after_merge)
 		clean_up(rv, 1, 0, &m.removed_worktree, &m.deleted_branch);
+	test_die_point("merge-branch-deleted");
+	set_status(rv, TASK_MERGED);
 	goto done;
 refused:
 	log_refused(rv, &m.reasons);
@@ -1975,6 +2061,8 @@ static char *read_request(const struct review_options *o)
 		sb_adds(&sb, o->changes);
 	else if (!isatty(0) && sb_read_fd(&sb, 0) < 0)
 		die_errno("cannot read the requested changes from stdin");
+	if (memchr(sb.buf ? sb.buf : "", '\0', sb.len))
+		die("the requested changes on stdin hold a NUL byte: they must be text");
 	while (sb.len && strchr("\n\t ", sb.buf[sb.len - 1]))
 		sb.buf[--sb.len] = '\0';
 	if (!sb.len) {
@@ -1985,7 +2073,11 @@ static char *read_request(const struct review_options *o)
 	return sb_detach(&sb);
 }
 
-/* Appends the request to packet.md, under one "Requested changes" heading. */
+/*
+ * Appends the request to packet.md, under one "Requested changes" heading:
+ * the first request adds it. The record says whether one came before, as
+ * the packet cannot: its description may hold that heading's line too.
+ */
 static void append_to_packet(struct review *rv, int round, const char *text)
 {
 	char *packet = path_join(rv->task.folder, "packet.md");
@@ -1996,7 +2088,7 @@ static void append_to_packet(struct review *rv, int round, const char *text)
 		die_errno("cannot update the packet '%s'", esc(packet));
 	if (now.len && now.buf[now.len - 1] != '\n')
 		sb_addch(&add, '\n');
-	if (!now.buf || !strstr(now.buf, "\n## Requested changes\n"))
+	if (rv->task.changes_round < 0)
 		sb_adds(&add, "\n## Requested changes\n\n"
 			"The reviewer asked for these changes. Make them, commit, and update your report.\n");
 	if (round)
@@ -2101,6 +2193,7 @@ int main(int argc, char **argv)
 	struct review rv;
 	int ret = 0;
 
+	ignore_file_size_signal();
 	parse_options(&opts, argc, argv);
 	memset(&rv, 0, sizeof(rv));
 	rv.record_fd = -1;

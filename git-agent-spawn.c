@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -244,11 +245,9 @@ static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 {
 	char *ref = xstrfmt("refs/heads/%s/x", prefix), *part;
 	git_reference *found = NULL;
-	int valid = 0;
 	size_t i;
 
-	git_reference_name_is_valid(&valid, ref);
-	if (!valid || prefix[strlen(prefix) - 1] == '/')
+	if (!branch_prefix_is_valid(prefix))
 		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
 		    esc(prefix), esc(prefix));
 	/* "agent" as a branch leaves no room for "agent/<slug>". */
@@ -301,6 +300,8 @@ static void resolve_base(struct spawn *sp, const struct spawn_options *o)
 
 	if (sp->adopted && !o->base)
 		base = sp->task.base;
+	if (base && *base == '-')
+		die("bad base '%s': a base starting with '-' would read as an option of git", esc(base));
 	if (!base && git_repository_head_unborn(r->repo) == 1)
 		die("the repository has no commits yet; make a first commit, then spawn a task");
 	if (base) {
@@ -441,8 +442,13 @@ static int create_record(struct spawn *sp, const char *path)
 	if (mkdir_p(sp->repo.record_dir, 0777) < 0)
 		die_errno("cannot create '%s'", sp->repo.record_dir);
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0)
-		die_errno("cannot write the task record '%s'", tmp);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0) {
+		int saved = errno;
+
+		unlink(tmp);
+		errno = saved;
+		die_errno("cannot create the task record '%s'", esc(path));
+	}
 	ret = link(tmp, path);
 	if (ret < 0 && errno != EEXIST)
 		die_errno("cannot create the task record '%s'", path);
@@ -473,12 +479,28 @@ static void log_spawn_failed(struct agent_repo *r, const char *slug, const char 
 
 /*
  * A record left "creating" that nobody holds locked belongs to a spawn that
- * was killed: take back what it made, as its own rollback would have.
+ * was killed: take back the worktree and branch it made, as its own
+ * rollback would have. The task goes back to planned, not away: it may have
+ * been a plan whose packet was edited by hand, and this spawn can adopt it.
  */
-static void repair_interrupted(struct spawn *sp, struct task *stale, const char *record)
+static void repair_interrupted(struct spawn *sp, struct task *stale, int fd, const char *record)
 {
 	warning("task '%s' was left half-made by an interrupted spawn; rolling it back",
-		stale->slug ? stale->slug : record);
+		stale->slug);
+	if (stale->worktree)
+		remove_own_worktree(&sp->repo, stale->worktree);
+	if (stale->branch && stale->base_sha)
+		delete_branch_at(&sp->repo, stale->branch, stale->base_sha);
+	stale->status = TASK_PLANNED;
+	if (task_write_fd(fd, stale) < 0)
+		die_errno("cannot write the task record '%s'", esc(record));
+	log_spawn_failed(&sp->repo, stale->slug, "interrupted; rolled back by a later spawn");
+}
+
+/* A record that cannot be read is no plan: what it names goes, and it too. */
+static void remove_broken_record(struct spawn *sp, struct task *stale, const char *record)
+{
+	warning("removing the unreadable task record '%s' and what it names", esc(record));
 	if (stale->worktree)
 		remove_own_worktree(&sp->repo, stale->worktree);
 	if (stale->branch && stale->base_sha)
@@ -486,7 +508,7 @@ static void repair_interrupted(struct spawn *sp, struct task *stale, const char 
 	if (stale->folder)
 		remove_task_folder(stale->folder);
 	unlink(record);
-	log_spawn_failed(&sp->repo, stale->slug, "interrupted; rolled back by a later spawn");
+	log_spawn_failed(&sp->repo, stale->slug ? stale->slug : record, "unreadable record removed");
 }
 
 enum claim { CLAIM_TAKEN, CLAIM_RETRY, CLAIM_OK };
@@ -502,11 +524,13 @@ static enum claim claim_existing(struct spawn *sp, const struct spawn_options *o
 		return CLAIM_TAKEN;	/* another spawn is creating it now */
 	if (stat(path, &b) < 0 || fstat(fd, &a) < 0 || a.st_ino != b.st_ino)
 		return CLAIM_RETRY;	/* rolled back while we waited */
-	if (task_read_fd(fd, path, &found) < 0 || found.status == TASK_CREATING) {
-		repair_interrupted(sp, &found, path);
+	if (task_read_fd(fd, path, &found) < 0) {
+		remove_broken_record(sp, &found, path);
 		task_release(&found);
 		return CLAIM_RETRY;
 	}
+	if (found.status == TASK_CREATING)
+		repair_interrupted(sp, &found, fd, path);
 	if (o->run && o->name && (found.status == TASK_MERGED || found.status == TASK_ABANDONED))
 		die("task '%s' was %s; its agent cannot run again", found.slug,
 		    task_status_name(found.status));
@@ -781,6 +805,9 @@ static void render_packet(struct spawn *sp, struct strbuf *out)
 	}
 	if (sb_read_file(&text, template) < 0)
 		die_errno("cannot read the packet template '%s' (agent.template)", esc(template));
+	if (memchr(text.buf ? text.buf : "", '\0', text.len))
+		die("the packet template '%s' (agent.template) holds a NUL byte: it must be text",
+		    esc(template));
 	render_template(sp, out, text.buf ? text.buf : "", template);
 	sb_release(&text);
 }
@@ -857,6 +884,7 @@ static void render_create_script(struct spawn *sp, struct strbuf *out)
 	size_t i;
 
 	sb_addf(out, "#!/bin/sh\n"
+		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent spawn --create` for task %s:\n"
 		"# a branch at the base, a worktree, then the setup of the new worktree.\n"
 		"set -eu\n\n", t->slug);
@@ -923,6 +951,7 @@ static void render_review_script(struct spawn *sp, struct strbuf *out)
 	struct task *t = &sp->task;
 
 	sb_addf(out, "#!/bin/sh\n"
+		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent review` for task %s: the evidence,\n"
 		"# then, when run with --merge, the merge and the cleanup.\n"
 		"set -eu\n\n", t->slug);
@@ -1003,7 +1032,7 @@ static void log_planned(struct spawn *sp)
 	json_object_set_new(e, "base_sha", json_text(t->base_sha));
 	json_object_set_new(e, "worktree", json_text(t->worktree));
 	json_object_set_new(e, "folder", json_text(t->folder));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 }
 
 static int create_branch(struct spawn *sp, struct strbuf *why)
@@ -1027,6 +1056,7 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
 	}
 	git_reference_free(ref);
 	sp->made_branch = 1;
+	test_die_point("spawn-branch");
 	return 0;
 }
 
@@ -1077,6 +1107,25 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	child_release(&c);
 	sb_release(&dirty);
 	return ret ? -1 : 0;
+}
+
+/*
+ * Whether path's directory, symlinks resolved, is inside the worktree: a
+ * symlink committed in the base must not carry a copy or link outside it.
+ */
+static int lands_in_worktree(struct spawn *sp, const char *path)
+{
+	char *dir = xstrndup(path, strrchr(path, '/') - path);
+	char *real = path_canonical(dir), *worktree = path_canonical(sp->task.worktree);
+	int inside = path_is_inside(real, worktree);
+
+	if (!inside)
+		warning("not copying or linking '%s': '%s' leads outside the worktree", esc(path),
+			esc(dir));
+	free(dir);
+	free(real);
+	free(worktree);
+	return inside;
 }
 
 static int copy_file(const char *from, const char *to, struct strbuf *why)
@@ -1163,7 +1212,7 @@ static int copy_files(struct spawn *sp, int *copied, struct strbuf *why)
 		end = p + strlen(p);
 		from = path_join(r->root, p);
 		to = path_join(sp->task.worktree, p);
-		if (lstat(to, &st) < 0) {
+		if (lstat(to, &st) < 0 && lands_in_worktree(sp, to)) {
 			ret = copy_file(from, to, why);
 			*copied += !ret;
 		}
@@ -1189,7 +1238,7 @@ static int link_paths(struct spawn *sp, int *linked, struct strbuf *why)
 		char *to = path_join(sp->task.worktree, paths.items[i]);
 		struct stat st;
 
-		if (lstat(to, &st) < 0) {
+		if (lstat(to, &st) < 0 && lands_in_worktree(sp, to)) {
 			if (mkdir_for(to, 0777) < 0 || symlink(from, to) < 0) {
 				sb_addf(why, "cannot link '%s': %s", to, strerror(errno));
 				ret = -1;
@@ -1234,6 +1283,7 @@ static int run_setup(struct spawn *sp, struct strbuf *why)
 {
 	size_t i;
 
+	test_die_point("spawn-copied");
 	for (i = 0; i < sp->repo.config.setup.nr; i++) {
 		const char *cmd = sp->repo.config.setup.items[i];
 		const char *argv[4];
@@ -1272,7 +1322,7 @@ static int set_up_worktree(struct spawn *sp, struct strbuf *why)
 	json_object_set_new(e, "copied", json_integer(copied));
 	json_object_set_new(e, "linked", json_integer(linked));
 	json_object_set_new(e, "commands", json_integer((json_int_t)sp->repo.config.setup.nr));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 	return 0;
 }
 
@@ -1315,17 +1365,18 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 	json_t *e;
 
 	catch_interrupts();
-
+	test_die_point("spawn-folder");
 	if (create_branch(sp, &why) < 0 || interrupted ||
 	    add_worktree(sp, !o->allow_dirty, &why) < 0 || interrupted)
 		goto fail;
+	test_die_point("spawn-worktree");
 	e = trace_event("worktree.created", sp->task.slug);
 	json_object_set_new(e, "agent", json_text(sp->task.agent));
 	json_object_set_new(e, "branch", json_text(sp->task.branch));
 	json_object_set_new(e, "base", json_text(sp->task.base));
 	json_object_set_new(e, "base_sha", json_string(sp->task.base_sha));
 	json_object_set_new(e, "worktree", json_text(sp->task.worktree));
-	trace_log(&sp->repo, e);
+	trace_log_or_die(&sp->repo, e);
 	if (set_up_worktree(sp, &why) < 0 || interrupted) {
 		if (!interrupted && o->keep_failed) {
 			set_die_hook(NULL);
@@ -1335,7 +1386,9 @@ static void create_task(struct spawn *sp, const struct spawn_options *o)
 		}
 		goto fail;
 	}
+	test_die_point("spawn-setup");
 	update_record(sp, TASK_CREATED);
+	test_die_point("spawn-created");
 	set_die_hook(NULL);
 	sb_release(&why);
 	return;
@@ -1426,6 +1479,8 @@ static char *read_description(const struct spawn_options *o)
 		return NULL;
 	if (sb_read_file(&sb, strcmp(o->message_file, "-") ? o->message_file : "/dev/stdin") < 0)
 		die_errno("cannot read '%s'", esc(o->message_file));
+	if (memchr(sb.buf ? sb.buf : "", '\0', sb.len))
+		die("'%s' holds a NUL byte: the description must be text", esc(o->message_file));
 	while (sb.len && sb.buf[sb.len - 1] == '\n')
 		sb.buf[--sb.len] = '\0';
 	return sb_detach(&sb);
@@ -1526,6 +1581,7 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		resolve_base(sp, o);
 		update_record(sp, TASK_CREATING);
 	}
+	test_die_point("spawn-claimed");
 	free(description);
 }
 
@@ -1626,6 +1682,7 @@ struct batch_run {
 	struct job *jobs;
 	size_t running, done;
 	int tty, lines_drawn;
+	int width;			/* of the longest slug */
 };
 
 static long long clock_ms(void)
@@ -1731,7 +1788,7 @@ static void show_jobs(struct batch_run *b, struct job *changed)
 	if (b->lines_drawn)
 		sb_addf(&out, "\033[%dA", b->lines_drawn);
 	for (i = 0; i < b->batch.nr; i++) {
-		sb_addf(&out, "\r\033[K  %-*s  ", SLUG_MAX < 30 ? SLUG_MAX : 30, b->jobs[i].task->slug);
+		sb_addf(&out, "\r\033[K  %-*s  ", b->width, b->jobs[i].task->slug);
 		job_text(&out, &b->jobs[i], now);
 		sb_addch(&out, '\n');
 	}
@@ -1863,6 +1920,7 @@ static int spawn_batch(const struct spawn_options *o)
 	struct batch_run b;
 	struct agent_repo repo;
 	size_t next = 0, i;
+	struct winsize ws;
 	long jobs;
 	int code;
 
@@ -1884,7 +1942,12 @@ static int spawn_batch(const struct spawn_options *o)
 		b.jobs[i].task = &b.batch.tasks[i];
 		b.jobs[i].ready_fd = b.jobs[i].err_fd = -1;
 	}
-	b.tty = isatty(STDOUT_FILENO);
+	for (i = 0; i < b.batch.nr; i++)
+		if ((int)strlen(b.batch.tasks[i].slug) > b.width)
+			b.width = strlen(b.batch.tasks[i].slug);
+	/* Lines redrawn in place must fit the terminal; else one line per change. */
+	b.tty = isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) &&
+		b.batch.nr + 2 <= ws.ws_row;
 	catch_interrupts();
 	show_jobs(&b, NULL);
 	while (b.done < b.batch.nr) {
@@ -1918,6 +1981,7 @@ int main(int argc, char **argv)
 	struct spawn_options opts;
 	int code;
 
+	ignore_file_size_signal();
 	parse_options(&opts, argc, argv);
 	code = opts.from ? spawn_batch(&opts) : spawn_one(&opts, -1);
 	free(opts.title);

@@ -886,32 +886,7 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
  */
 static void print_json(struct trace *tr, const char *line, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)line, *end = p + len;
-
-	if (!tr->tty) {
-		fwrite(line, 1, len, stdout);
-		putchar('\n');
-		return;
-	}
-	while (p < end) {
-		unsigned cp = 0;
-		size_t n = 0;
-
-		if (p[0] == 0xc2 && end - p >= 2 && p[1] >= 0x80 && p[1] <= 0x9f)
-			cp = p[1], n = 2;
-		else if (p[0] == 0xe2 && end - p >= 3 && p[1] == 0x80 &&
-			 ((p[2] >= 0x8e && p[2] <= 0x8f) || (p[2] >= 0xaa && p[2] <= 0xae)))
-			cp = 0x2000 | (p[2] & 0x3f), n = 3;
-		else if (p[0] == 0xe2 && end - p >= 3 && p[1] == 0x81 && p[2] >= 0xa6 && p[2] <= 0xa9)
-			cp = 0x2040 | (p[2] & 0x3f), n = 3;
-		if (n) {
-			printf("\\u%04x", cp);
-			p += n;
-		} else {
-			putchar(*p++);
-		}
-	}
-	putchar('\n');
+	json_write_stdout(line, len, tr->tty);
 }
 
 /* Reading */
@@ -1410,7 +1385,7 @@ static json_t *int_or_null(long long v)
 	return v < 0 ? json_null() : json_integer(v);
 }
 
-static void print_task_json(struct task_summary *ts)
+static void print_task_json(struct trace *tr, struct task_summary *ts)
 {
 	char first[32], last[32], *line, *branch = branch_of(ts);
 	json_t *j = json_object();
@@ -1436,7 +1411,7 @@ static void print_task_json(struct task_summary *ts)
 	json_object_set_new(j, "failure_class", ts->failure_class ?
 			    json_string(ts->failure_class) : json_null());
 	line = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	puts(line);
+	json_write_stdout(line, strlen(line), tr->tty);
 	free(line);
 	free(branch);
 	json_decref(j);
@@ -1534,7 +1509,7 @@ static void summarize_tasks(struct trace *tr)
 	check_running_agents(tr, wanted, nr);
 	if (tr->o->json)
 		for (i = 0; i < nr; i++)
-			print_task_json(wanted[i]);
+			print_task_json(tr, wanted[i]);
 	else if (nr)
 		print_task_table(tr, wanted, nr);
 	free(wanted);
@@ -1566,7 +1541,7 @@ static int valid_name(const char *s, const char *first, const char *rest)
 static void emit_event(struct trace *tr)
 {
 	static const char *const own_keys[] = { "v", "ts", "event", "task", "emitted", "message",
-						"agent", NULL };
+						"agent", "truncated", NULL };
 	const struct trace_options *o = tr->o;
 	char *slug;
 	json_t *e;
@@ -1664,6 +1639,7 @@ int main(int argc, char **argv)
 	struct trace_options o;
 	struct trace tr;
 
+	ignore_file_size_signal();
 	parse_options(argc, argv, &o);
 	memset(&tr, 0, sizeof(tr));
 	tr.o = &o;

@@ -54,6 +54,17 @@ NORETURN void usage_getopt(int c, const char *usage, const char *option);
 void finish_stdout(void);
 /* Execs `git help agent-<command>` (`git help agent` for NULL): the man page. */
 NORETURN void show_man_page(const char *command);
+/*
+ * Makes a write past `ulimit -f` fail with EFBIG instead of killing us with
+ * SIGXFSZ half-way through a file: the failure is then cut back and
+ * reported like a full disk. Every program calls it first.
+ */
+void ignore_file_size_signal(void);
+/*
+ * Kills the process with SIGKILL when GIT_AGENT_TEST_DIE_AT names step: the
+ * tests' way to stop a command between two steps, as a crash would.
+ */
+void test_die_point(const char *step);
 
 void *xmalloc(size_t size);
 void *xcalloc(size_t nmemb, size_t size);
@@ -110,6 +121,11 @@ void sq_quote(struct strbuf *out, const char *s);
 void escape_control(struct strbuf *out, const char *s);
 /* escape_control() that leaves the ASCII characters in keep as they are. */
 void escape_control_keeping(struct strbuf *out, const char *s, const char *keep);
+/*
+ * Appends JSON text with DEL, C1 controls and bidirectional overrides, which
+ * JSON strings may hold raw, as \u escapes: the same JSON, safe on a terminal.
+ */
+void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len);
 /* escape_control() into a buffer that lives until the next 8 calls. */
 const char *esc(const char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
@@ -150,6 +166,8 @@ int write_file_atomic(const char *path, const void *data, size_t len, mode_t mod
 enum agent_mode { MODE_DRY_RUN, MODE_CREATE };
 enum merge_style { MERGE_STYLE_MERGE, MERGE_STYLE_FF, MERGE_STYLE_SQUASH };
 
+#define CHECK_TIMEOUT_MAX (365L * 24 * 3600)
+
 struct agent_config {
 	enum agent_mode mode;
 	char *base;			/* NULL: current branch */
@@ -161,7 +179,7 @@ struct agent_config {
 	char *trace;			/* absolute: agent.trace */
 	struct strlist copy, link, setup, command, check;
 	struct strlist retry_pattern, env_pattern;	/* empty: the built-in ones */
-	long check_timeout;
+	long check_timeout;		/* seconds, at most CHECK_TIMEOUT_MAX */
 	enum merge_style merge_style;
 	int remove_after_merge;
 	char *template;			/* absolute, or NULL: built in */
@@ -224,6 +242,8 @@ int delete_branch_at(const struct agent_repo *r, const char *branch, const char 
 /* Parses GIT_CONFIG_PARAMETERS; returns -1 on a malformed string. */
 int parse_config_parameters(const char *env, struct config_param **out, size_t *nr);
 void free_config_params(struct config_param *params, size_t nr);
+/* Whether <prefix>/<slug> makes a branch name git accepts. */
+int branch_prefix_is_valid(const char *prefix);
 /* git's boolean: returns 1, 0, or -1 when value is not a boolean. */
 int parse_bool(const char *value);
 
@@ -353,6 +373,11 @@ char *task_find(struct agent_repo *r, const char *name);
 json_t *json_text(const char *s);
 /* Prints a --json answer on stdout, indented by two, and drops the reference. */
 void json_print(json_t *value);
+/*
+ * Writes JSON text and a newline to stdout, through escape_json_for_terminal()
+ * when it ends up on a terminal (through a pager too).
+ */
+void json_write_stdout(const char *text, size_t len, int terminal);
 
 /*
  * A new event {"v":1,"ts":...,"event":...,"task":...}; add fields with
@@ -361,12 +386,18 @@ void json_print(json_t *value);
 json_t *trace_event(const char *event, const char *task);
 /*
  * Appends one whole line under an exclusive lock; a failed or short write
- * is cut back so no partial line remains. Takes the event's reference.
- * Returns 0, or -1 with errno set.
+ * is cut back so no partial line remains. A line longer than TRACE_MAX_LINE
+ * has its longest strings cut, with "truncated": true. Takes the event's
+ * reference. Returns 0, or -1 with errno set.
  */
 int trace_append(const char *path, json_t *event);
 /* trace_append() that warns instead of failing the caller. */
 void trace_log(const struct agent_repo *r, json_t *event);
+/*
+ * trace_append() that dies naming the trace and the reason: for the event
+ * a change must not happen without (the die hook takes the change back).
+ */
+void trace_log_or_die(const struct agent_repo *r, json_t *event);
 
 /* event.c: reading the event log, line by line */
 
@@ -403,7 +434,9 @@ long long json_span_int(const struct json_span *s, long long fallback);
 
 /*
  * ISO-8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+HH[:MM]]. Without a zone the
- * time is local when local is set, else UTC. Milliseconds since the epoch.
+ * time is local when local is set, else UTC. Milliseconds since the epoch;
+ * a time outside the years 0000 to 9999 in UTC is refused, so that
+ * format_time_utc() writes every accepted time back in the same form.
  */
 int parse_iso_time(const char *s, size_t len, int local, long long *out, int *date_only);
 /* An event's "ts": ISO-8601 with a time of day; UTC when it has no zone. */

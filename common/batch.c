@@ -28,6 +28,12 @@
 /* A quoted value may escape every byte: its line may be twice as long. */
 #define BATCH_LINE_MAX (2 * BATCH_VALUE_MAX + 1024)
 
+/*
+ * What is stripped around a line: all that inih's isspace() strips, so that
+ * it never sees an indented line (a continuation) or a header we did not.
+ */
+#define BLANKS " \t\r\v\f"
+
 /* How much of a bad name or value a message shows. */
 #define SHOWN_MAX 60
 
@@ -93,6 +99,11 @@ static int check_bytes(const char *name, const char *text, size_t len, struct st
 			return fail(err, name, line, "invalid UTF-8: a task file is UTF-8 text");
 	}
 	return 0;
+}
+
+static int is_one_of(const char *set, char c)
+{
+	return c && strchr(set, c);
 }
 
 static int is_blank_only(const char *s)
@@ -174,7 +185,7 @@ static struct batch_task *current_task(struct ini_reader *rd)
 	return rd->b->nr ? &rd->b->tasks[rd->b->nr - 1] : NULL;
 }
 
-/* The key of a line, or -1 after the error: unknown, or outside any section. */
+/* The key of a line, or -1 after the error: outside any section, or unknown. */
 static int find_key(struct ini_reader *rd, const char *name, size_t len)
 {
 	char *what;
@@ -183,15 +194,17 @@ static int find_key(struct ini_reader *rd, const char *name, size_t len)
 	for (k = 0; k < KEY_NR; k++)
 		if (strlen(key_names[k]) == len && !strncasecmp(name, key_names[k], len))
 			break;
+	if (k < KEY_NR && current_task(rd))
+		return k;
 	what = shown(name, len);
-	if (k == KEY_NR && current_task(rd))
+	if (!current_task(rd))
+		ini_fail(rd, "key '%s' outside any [task \"<slug>\"] section", what);
+	else
 		ini_fail(rd, "unknown key '%s' in task '%s': the keys are title, "
 			 "description, scope, step, check, base and agent",
 			 what, current_task(rd)->slug);
-	else if (k == KEY_NR || !current_task(rd))
-		ini_fail(rd, "key '%s' outside any [task \"<slug>\"] section", what);
 	free(what);
-	return rd->err->len ? -1 : k;
+	return -1;
 }
 
 static const char *skip_blanks(const char *p, const char *end)
@@ -259,9 +272,11 @@ static int start_task(struct ini_reader *rd, const char *s, size_t len)
  */
 static void too_long(struct ini_reader *rd, const char *s, size_t len)
 {
-	size_t name_len = strcspn(s, "=:");
+	size_t name_len = 0;
 	int k;
 
+	while (name_len < len && s[name_len] != '=' && s[name_len] != ':')
+		name_len++;	/* where inih would split it */
 	if (name_len >= len) {
 		ini_fail(rd, "line is longer than %d bytes", BATCH_LINE_MAX);
 		return;
@@ -273,7 +288,7 @@ static void too_long(struct ini_reader *rd, const char *s, size_t len)
 }
 
 /*
- * inih's fgets: the next line, indentation and "\r" stripped, or an empty
+ * inih's fgets: the next line, blanks and "\r" stripped at both ends, or an empty
  * line in place of what the reader took itself (headers, comments).
  * NULL at the end, and after an error so that inih stops.
  */
@@ -292,9 +307,9 @@ static char *next_line(char *buf, int size, void *stream)
 	rd->line++;
 	if (rd->line == 1 && eol - s >= 3 && !memcmp(s, "\xef\xbb\xbf", 3))
 		s += 3;
-	while (s < eol && (*s == ' ' || *s == '\t'))
+	while (s < eol && is_one_of(BLANKS, *s))
 		s++;
-	while (eol > s && (eol[-1] == '\r' || eol[-1] == ' ' || eol[-1] == '\t'))
+	while (eol > s && is_one_of(BLANKS, eol[-1]))
 		eol--;
 	len = eol - s;
 	if (!len || *s == '#' || *s == ';') {
@@ -313,7 +328,21 @@ static char *next_line(char *buf, int size, void *stream)
 	return buf;
 }
 
-/* A value "in double quotes" with \n, \t, \" and \\ undone; others as they are. */
+static int unknown_escape(struct ini_reader *rd, int k, const char *c)
+{
+	size_t n = 1;
+	char *what;
+
+	while (n < 4 && ((unsigned char)c[n] & 0xc0) == 0x80)
+		n++;	/* the whole character, shown escaped when it is a control */
+	what = shown(c, n);
+	ini_fail(rd, "unknown escape '\\%s' in quoted '%s': use \\n, \\t, \\\" or \\\\",
+		 what, key_names[k]);
+	free(what);
+	return -1;
+}
+
+/* A value "in double quotes" with \n, \t, \" and \\ undone; other escapes are errors. */
 static int unquote(struct ini_reader *rd, int k, const char *v, struct strbuf *out)
 {
 	size_t len = strlen(v), i;
@@ -338,8 +367,7 @@ static int unquote(struct ini_reader *rd, int k, const char *v, struct strbuf *o
 			else if (c == 't')
 				c = '\t';
 			else if (c != '"' && c != '\\')
-				return ini_fail(rd, "unknown escape '\\%c' in quoted '%s': use \\n, "
-						"\\t, \\\" or \\\\", c, key_names[k]);
+				return unknown_escape(rd, k, v + i);
 		}
 		sb_addch(out, c);
 	}
@@ -467,7 +495,7 @@ static void feature_lines(const char *text, size_t len, int *lines, size_t nr)
 	for (p = text; p < end && found < nr; p++) {
 		if (*p == '\n')
 			line++;
-		if (strchr(" \t\r\n", *p))
+		if (is_one_of(" \t\r\n", *p))
 			continue;
 		if (want_element && *p != ']') {
 			lines[found++] = line;
@@ -671,7 +699,8 @@ static json_t *load_features(const char *name, const char *text, size_t len,
 
 	*root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!*root) {
-		fail(err, name, jerr.line > 0 ? jerr.line : 1, "invalid JSON: %s", jerr.text);
+		/* jansson quotes the text near the problem: it may hold control bytes */
+		fail(err, name, jerr.line > 0 ? jerr.line : 1, "invalid JSON: %s", esc(jerr.text));
 		return NULL;
 	}
 	list = json_is_object(*root) ? json_object_get(*root, "features") : *root;
@@ -749,13 +778,13 @@ static int is_json(const char *name, const char *text, size_t len)
 
 	if (n >= 5 && !strcasecmp(name + n - 5, ".json"))
 		return 1;
-	while (i < len && strchr(" \t\r\n", text[i]))
+	while (i < len && is_one_of(" \t\r\n", text[i]))
 		i++;
 	if (i < len && text[i] == '{')
 		return 1;
 	if (i >= len || text[i] != '[')
 		return 0;
-	for (i++; i < len && strchr(" \t\r\n", text[i]); i++)
+	for (i++; i < len && is_one_of(" \t\r\n", text[i]); i++)
 		;
 	return i >= len || !((text[i] >= 'a' && text[i] <= 'z') ||
 			     (text[i] >= 'A' && text[i] <= 'Z'));

@@ -471,6 +471,10 @@ static int digits(const char *p, const char *end, int n, int *out)
 	return 0;
 }
 
+/* 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z: the four-digit years. */
+#define FIRST_MS (-62167219200000LL)
+#define LAST_MS 253402300799999LL
+
 static int days_in_month(int y, int m)
 {
 	static const int days[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -548,10 +552,16 @@ int parse_iso_time(const char *s, size_t len, int local, long long *out, int *da
 		memset(&tm, 0, sizeof(tm));
 		tm.tm_year = y - 1900, tm.tm_mon = mo - 1, tm.tm_mday = d;
 		tm.tm_hour = h, tm.tm_min = mi, tm.tm_sec = sec, tm.tm_isdst = -1;
-		if ((t = mktime(&tm)) == (time_t)-1 && (tm.tm_year != 69 || tm.tm_mday != 31))
+		/* Only a failed mktime() leaves tm_wday alone: -1 is also the second before 1970. */
+		tm.tm_wday = -1;
+		t = mktime(&tm);
+		if (tm.tm_wday < 0)
 			return -1;
 		*out = (long long)t * 1000 + ms;
 	}
+	/* A zone can carry a time past the years format_time_utc() writes back. */
+	if (*out < FIRST_MS || *out > LAST_MS)
+		return -1;
 	return 0;
 }
 
@@ -570,7 +580,7 @@ int parse_event_time(const char *s, size_t len, long long *out)
 		long long days = days_from_civil(y, (unsigned)mo, (unsigned)d);
 
 		*out = (days * 86400 + h * 3600 + mi * 60 + sec) * 1000 + ms;
-		return 0;
+		return *out > LAST_MS ? -1 : 0;	/* 9999-12-31T23:59:60 */
 	}
 	if (parse_iso_time(s, len, 0, out, &date_only) < 0 || date_only)
 		return -1;

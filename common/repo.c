@@ -42,6 +42,17 @@ void die_git(const char *fmt, ...)
 	die_with(git_error_text(), fmt, ap);
 }
 
+int branch_prefix_is_valid(const char *prefix)
+{
+	char *ref = xstrfmt("refs/heads/%s/x", prefix);
+	int valid = 0;
+
+	git_reference_name_is_valid(&valid, ref);
+	free(ref);
+	/* git also refuses what libgit2 1.5 lets pass: DEL, and a leading '-' (an option). */
+	return valid && *prefix != '-' && !strchr(prefix, 0x7f) && prefix[strlen(prefix) - 1] != '/';
+}
+
 int parse_bool(const char *value)
 {
 	static const char *yes[] = { "true", "yes", "on", "1" };
@@ -269,7 +280,7 @@ static void collect_command_line(struct config_entries *e, const char *want)
 
 NORETURN static void bad_value(const char *key, const char *value, const char *expected)
 {
-	die("bad value '%s' for '%s': expected %s", value ? value : "(none)", key, expected);
+	die("bad value '%s' for '%s': expected %s", value ? esc(value) : "(none)", esc(key), expected);
 }
 
 static const char *need_value(const struct config_entry *e)
@@ -294,7 +305,8 @@ static void set_path(char **slot, const struct config_entry *e, const char *root
 	free(path);
 }
 
-static long parse_positive(const struct config_entry *e)
+/* A positive integer up to max; what says what is accepted, for the error. */
+static long parse_positive(const struct config_entry *e, long max, const char *what)
 {
 	const char *v = e->value ? e->value : "";
 	char *end;
@@ -302,8 +314,8 @@ static long parse_positive(const struct config_entry *e)
 
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (!*v || *end || errno || n <= 0)
-		bad_value(e->key, e->value, "a positive integer");
+	if (!*v || *end || errno || n <= 0 || n > max)
+		bad_value(e->key, e->value, what);
 	return n;
 }
 
@@ -326,14 +338,11 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 			bad_value(e->key, e->value, "a boolean (true or false)");
 		*(k[0] == 'f' ? &c->fetch : &c->remove_after_merge) = b;
 	} else if (!strcmp(k, "remote")) {
+		if (*need_value(e) == '-')	/* git fetch would take it as an option */
+			bad_value(e->key, e->value, "a remote name or URL");
 		set_string(&c->remote, e);
 	} else if (!strcmp(k, "branchprefix")) {
-		char *ref = xstrfmt("refs/heads/%s/x", need_value(e));
-		int valid = 0;
-
-		git_reference_name_is_valid(&valid, ref);
-		free(ref);
-		if (!valid || e->value[strlen(e->value) - 1] == '/')
+		if (!branch_prefix_is_valid(need_value(e)))
 			bad_value(e->key, e->value, "a valid branch name component");
 		set_string(&c->branch_prefix, e);
 	} else if (!strcmp(k, "worktreedir")) {
@@ -360,7 +369,8 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 		regfree(&re);
 		strlist_push(k[0] == 'r' ? &c->retry_pattern : &c->env_pattern, e->value);
 	} else if (!strcmp(k, "checktimeout")) {
-		c->check_timeout = parse_positive(e);
+		c->check_timeout = parse_positive(e, CHECK_TIMEOUT_MAX,
+						  "a positive number of seconds, at most 31536000 (a year)");
 	} else if (!strcmp(k, "mergestyle")) {
 		if (e->value && !strcmp(e->value, "merge"))
 			c->merge_style = MERGE_STYLE_MERGE;
@@ -373,7 +383,7 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 	} else if (!strcmp(k, "template")) {
 		set_path(&c->template, e, root);
 	} else if (!strcmp(k, "jobs")) {
-		c->jobs = parse_positive(e);
+		c->jobs = parse_positive(e, LONG_MAX, "a positive integer");
 	}
 	/* Unknown agent.* keys are ignored, as git ignores unknown keys. */
 }

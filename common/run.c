@@ -139,10 +139,18 @@ int start_child(struct child *c)
 		flags |= POSIX_SPAWN_SETPGROUP;
 		posix_spawnattr_setpgroup(&attr, 0);
 	}
-	if (c->default_sigpipe) {
-		/* An ignored signal stays ignored across exec: `yes | head` would fail. */
-		sigemptyset(&sigdefault);
+	/*
+	 * An ignored signal stays ignored across exec. git keeps our ignored
+	 * SIGXFSZ, so past `ulimit -f` it fails and takes its lock files back;
+	 * setup commands, checks and agents run as they would from the user's
+	 * shell, and an agent gets SIGPIPE as its caller had it (`yes | head`).
+	 */
+	sigemptyset(&sigdefault);
+	if (c->default_sigpipe)
 		sigaddset(&sigdefault, SIGPIPE);
+	if (strcmp(c->argv[0], "git"))
+		sigaddset(&sigdefault, SIGXFSZ);
+	if (c->default_sigpipe || strcmp(c->argv[0], "git")) {
 		posix_spawnattr_setsigdefault(&attr, &sigdefault);
 		flags |= POSIX_SPAWN_SETSIGDEF;
 	}

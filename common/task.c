@@ -12,6 +12,7 @@
 #include <ini.h>
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,11 +267,24 @@ void task_release(struct task *t)
 int task_write_fd(int fd, const struct task *t)
 {
 	struct strbuf text = STRBUF_INIT;
+	size_t done = 0;
 	int ret = 0;
 
 	task_format(&text, t);
-	if (pwrite(fd, text.buf, text.len, 0) != (ssize_t)text.len ||
-	    ftruncate(fd, text.len) < 0)
+	while (!ret && done < text.len) {
+		ssize_t n = pwrite(fd, text.buf + done, text.len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (!n)
+				errno = ENOSPC;
+			ret = -1;
+		} else {
+			done += (size_t)n;
+		}
+	}
+	if (!ret && ftruncate(fd, (off_t)text.len) < 0)
 		ret = -1;
 	sb_release(&text);
 	return ret;
@@ -349,6 +363,8 @@ static int read_task_file(const char *path, struct task *t)
 
 	if (!sb_read_file(&text, path))
 		ret = task_parse(t, text.buf ? text.buf : "", &err);
+	else if (errno != ENOENT)
+		warning("cannot read the task record '%s': %s", esc(path), strerror(errno));
 	sb_release(&text);
 	sb_release(&err);
 	if (ret < 0)
@@ -366,6 +382,8 @@ static char *scan_records(struct agent_repo *r, const char *branch, const char *
 	struct dirent *de;
 	char *found = NULL;
 
+	if (!d && errno != ENOENT)
+		die_errno("cannot read the task records in '%s'", esc(r->record_dir));
 	if (!d)
 		return NULL;
 	while (!found && (de = readdir(d))) {
@@ -413,6 +431,8 @@ char *task_find(struct agent_repo *r, const char *name)
 
 		if (!access(record, F_OK))
 			slug = xstrdup(name);
+		else if (errno != ENOENT)
+			die_errno("cannot read the task record '%s'", esc(record));
 		free(record);
 	}
 	if (!slug)

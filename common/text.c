@@ -174,6 +174,27 @@ void escape_control_keeping(struct strbuf *out, const char *s, const char *keep)
 	}
 }
 
+void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)json;
+	size_t i = 0, n;
+	unsigned cp;
+
+	while (i < len) {
+		n = utf8_seq(p + i, len - i, &cp);
+		if (!n) {
+			sb_adds(out, "\\ufffd");	/* not JSON: nothing raw either */
+			i++;
+			continue;
+		}
+		if (cp == 0x7f || is_dangerous_code_point(cp))
+			sb_addf(out, "\\u%04x", cp);
+		else
+			sb_add(out, p + i, n);
+		i += n;
+	}
+}
+
 const char *esc(const char *s)
 {
 	static struct strbuf ring[8];

@@ -26,10 +26,29 @@ json_t *json_text(const char *s)
 	return j;
 }
 
+void json_write_stdout(const char *text, size_t len, int terminal)
+{
+	if (terminal) {
+		struct strbuf safe = STRBUF_INIT;
+
+		escape_json_for_terminal(&safe, text, len);
+		if (safe.len)
+			fwrite(safe.buf, 1, safe.len, stdout);
+		sb_release(&safe);
+	} else {
+		fwrite(text, 1, len, stdout);
+	}
+	putchar('\n');
+}
+
 void json_print(json_t *value)
 {
-	json_dumpf(value, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	putchar('\n');
+	char *text = json_dumps(value, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	if (!text)
+		die("cannot encode the JSON output");
+	json_write_stdout(text, strlen(text), isatty(STDOUT_FILENO));
+	free(text);
 	json_decref(value);
 }
 
@@ -48,22 +67,93 @@ json_t *trace_event(const char *event, const char *task)
 	return e;
 }
 
+/* Where the longest string of an event is: a member, or an item of an array member. */
+struct string_slot {
+	json_t *parent;
+	const char *key;	/* NULL: item index of an array */
+	size_t index, len;
+};
+
+static void consider(struct string_slot *best, json_t *parent, const char *key, size_t index,
+		     json_t *value)
+{
+	if (json_is_string(value) && json_string_length(value) > best->len) {
+		best->parent = parent;
+		best->key = key;
+		best->index = index;
+		best->len = json_string_length(value);
+	}
+}
+
+/* Replaces the longest string with its first half (whole characters) and "...". */
+static int cut_longest_string(json_t *event)
+{
+	struct string_slot best = { NULL, NULL, 0, 0 };
+	const char *key, *text;
+	json_t *value, *item, *cut;
+	size_t i, len;
+
+	json_object_foreach(event, key, value) {
+		consider(&best, event, key, 0, value);
+		json_array_foreach(value, i, item)
+			consider(&best, value, NULL, i, item);
+	}
+	if (best.len < 64)
+		return -1;
+	value = best.key ? json_object_get(best.parent, best.key) : json_array_get(best.parent, best.index);
+	text = json_string_value(value);
+	for (len = best.len / 2; len && (text[len] & 0xc0) == 0x80; len--)
+		;	/* not inside a UTF-8 sequence */
+	{
+		char *shorter = xstrfmt("%.*s...", (int)len, text);
+
+		cut = json_string(shorter);
+		free(shorter);
+	}
+	if (best.key)
+		json_object_set_new(best.parent, best.key, cut);
+	else
+		json_array_set_new(best.parent, best.index, cut);
+	return 0;
+}
+
+/*
+ * The event as one line. Readers skip lines longer than TRACE_MAX_LINE, so
+ * an event that would make one (a title of many words, a long request) has
+ * its longest strings cut until it fits, and says so with "truncated".
+ */
+static char *event_line(json_t *event)
+{
+	char *line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	while (line && strlen(line) > TRACE_MAX_LINE) {
+		free(line);
+		if (cut_longest_string(event) < 0) {
+			errno = EMSGSIZE;
+			return NULL;
+		}
+		json_object_set_new(event, "truncated", json_true());
+		line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	}
+	if (!line)
+		errno = EINVAL;
+	return line;
+}
+
 /*
  * O_APPEND puts every write at the end; the lock keeps two writers' lines
  * (and our cut-back below) from interleaving.
  */
 int trace_append(const char *path, json_t *event)
 {
-	char *line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *line = event_line(event);
 	struct strbuf buf = STRBUF_INIT;
 	struct stat st;
 	int fd = -1, saved, ret = -1;
 
 	json_decref(event);
-	if (!line) {
-		errno = EINVAL;
+	if (!line)
 		return -1;
-	}
 	mkdir_for(path, 0777);	/* open() below reports what matters */
 
 	fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
@@ -108,4 +198,10 @@ void trace_log(const struct agent_repo *r, json_t *event)
 	if (trace_append(r->config.trace, event) < 0)
 		warning("cannot append to the trace '%s': %s", r->config.trace,
 			strerror(errno));
+}
+
+void trace_log_or_die(const struct agent_repo *r, json_t *event)
+{
+	if (trace_append(r->config.trace, event) < 0)
+		die_errno("cannot append to the trace '%s'", esc(r->config.trace));
 }

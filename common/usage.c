@@ -2,6 +2,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,6 +155,19 @@ void show_man_page(const char *command)
 	fflush(stdout);
 	execvp(argv[0], argv);
 	die_errno("cannot run 'git help %s'", page);
+}
+
+void ignore_file_size_signal(void)
+{
+	signal(SIGXFSZ, SIG_IGN);
+}
+
+void test_die_point(const char *step)
+{
+	const char *at = getenv("GIT_AGENT_TEST_DIE_AT");
+
+	if (at && !strcmp(at, step))
+		raise(SIGKILL);
 }
 
 static void *check_alloc(void *p)

@@ -21,7 +21,7 @@
 __git_agent_spawn_options="
 	--create --dry-run --base= --fetch --no-fetch --agent= --name= --out=
 	--message= --file= --scope= --step= --check= --allow-dirty --keep-failed
-	--json --help
+	--run --wait --timeout= --from= --jobs= --json --help
 "
 
 # The options of `git agent review`, of every mode; --request-changes takes
@@ -82,7 +82,7 @@ _git_agent_spawn ()
 		__git_complete_refs
 		return
 		;;
-	--agent|--name|-m|--message|--step|--check)
+	--agent|--name|-m|--message|--step|--check|-j|--jobs|--timeout)
 		__git_agent_complete_nothing
 		return
 		;;
@@ -90,7 +90,7 @@ _git_agent_spawn ()
 		__git_agent_complete_paths -d "$cur"
 		return
 		;;
-	-F|--file|--scope)
+	-F|--file|--scope|--from)
 		__git_agent_complete_paths -f "$cur"
 		return
 		;;
@@ -100,20 +100,20 @@ _git_agent_spawn ()
 	--base=*)
 		__git_complete_refs --cur="${cur#*=}"
 		;;
-	--agent=*|--name=*|--message=*|--step=*|--check=*)
+	--agent=*|--name=*|--message=*|--step=*|--check=*|--jobs=*|--timeout=*|--run=*)
 		__git_agent_complete_nothing
 		;;
 	--out=*)
 		__git_agent_complete_paths -d "${cur#*=}"
 		;;
-	--file=*|--scope=*)
+	--file=*|--scope=*|--from=*)
 		__git_agent_complete_paths -f "${cur#*=}"
 		;;
 	--*)
 		__gitcomp "$__git_agent_spawn_options"
 		;;
 	-*)
-		__gitcomp "-m -F -h $__git_agent_spawn_options"
+		__gitcomp "-m -F -j -h $__git_agent_spawn_options"
 		;;
 	*)
 		# The title: free text.

@@ -25,6 +25,8 @@ extern char **environ;
 
 char *sandbox;
 char *build_dir;
+/* Where the shims of $GIT_AGENT_TEST_WRAPPER are, when it is set. */
+static char *wrap_dir;
 
 /* What the sandbox frees at the end: memory, JSON values, process groups. */
 static void **kept;
@@ -163,13 +165,46 @@ static void isolate_environment(void)
 	setenv("GIT_CONFIG_NOSYSTEM", "1", 1);
 	setenv("GIT_CEILING_DIRECTORIES", sandbox, 1);
 	setenv("GIT_TERMINAL_PROMPT", "0", 1);
-	setenv("PATH", strf("%s:%s", build_dir, path ? path : "/usr/bin:/bin"), 1);
+	setenv("PATH", strf("%s%s%s:%s", wrap_dir ? wrap_dir : "", wrap_dir ? ":" : "", build_dir,
+			    path ? path : "/usr/bin:/bin"), 1);
 	setenv("LC_ALL", "C.UTF-8", 1);
 	setenv("TZ", "UTC", 1);
 	setenv("TERM", "dumb", 1);
 	setenv("PAGER", "cat", 1);
 	setenv("GIT_PAGER", "cat", 1);
 	setenv("MANPAGER", "cat", 1);
+}
+
+/*
+ * With GIT_AGENT_TEST_WRAPPER set (shell words, such as "valgrind -q ..."),
+ * every git-agent program a test starts runs under it; git and the rest do
+ * not.  A directory of shims goes first on PATH: git-agent-<cmd> runs the
+ * wrapper on the built program.  git-agent execs the git-agent-<cmd> beside
+ * itself, so its shim wraps a copy of it in libexec/, next to a second set
+ * of shims.
+ */
+static void make_wrappers(const char *wrapper)
+{
+	static const char *const programs[] = { "git-agent-spawn", "git-agent-review",
+						"git-agent-trace" };
+	char *libexec, *shim;
+	size_t i;
+
+	wrap_dir = strf("%s/git-agent-wrap.XXXXXX", getenv("TMPDIR") && *getenv("TMPDIR") ?
+			getenv("TMPDIR") : "/tmp");
+	cr_assert(mkdtemp(wrap_dir), "mkdtemp %s: %s", wrap_dir, strerror(errno));
+	libexec = strf("%s/libexec", wrap_dir);
+	make_dirs(libexec);
+	for (i = 0; i < sizeof(programs) / sizeof(*programs); i++) {
+		shim = strf("#!/bin/sh\nexec %s %s/%s \"$@\"\n", wrapper, sh_quote(build_dir),
+			    programs[i]);
+		write_file(strf("%s/%s", wrap_dir, programs[i]), shim, 0755);
+		write_file(strf("%s/%s", libexec, programs[i]), shim, 0755);
+	}
+	write_file(strf("%s/git-agent", wrap_dir),
+		   strf("#!/bin/sh\nexec %s %s/git-agent \"$@\"\n", wrapper, sh_quote(libexec)),
+		   0755);
+	run_ok(NULL, "cp %s/git-agent %s/", sh_quote(build_dir), sh_quote(libexec));
 }
 
 void sandbox_setup(void)
@@ -186,6 +221,8 @@ void sandbox_setup(void)
 	cr_assert(realpath(template, resolved), "realpath %s", template);
 	sandbox = keep(strdup(resolved));
 	atexit(sandbox_teardown);
+	if (getenv("GIT_AGENT_TEST_WRAPPER") && *getenv("GIT_AGENT_TEST_WRAPPER"))
+		make_wrappers(getenv("GIT_AGENT_TEST_WRAPPER"));
 	isolate_environment();
 }
 
@@ -212,6 +249,10 @@ void sandbox_teardown(void)
 		else
 			nftw(sandbox, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 		sandbox = NULL;
+	}
+	if (wrap_dir) {
+		nftw(wrap_dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		wrap_dir = NULL;
 	}
 	for (i = 0; i < kept_json_nr; i++)
 		json_decref(kept_json[i]);
@@ -635,4 +676,64 @@ int trace_count(json_t *events, const char *event, const char *task)
 	json_array_foreach(events, i, e)
 		n += event_matches(e, event, task);
 	return n;
+}
+
+/* The code point of the UTF-8 sequence at s (n bytes left), its length in *len; -1 if invalid. */
+static long utf8_decode(const unsigned char *s, size_t n, size_t *len)
+{
+	static const unsigned long min[] = { 0, 0, 0x80, 0x800, 0x10000 };
+	unsigned long cp;
+	size_t i, want = s[0] < 0x80 ? 1 : (s[0] & 0xe0) == 0xc0 ? 2 : (s[0] & 0xf0) == 0xe0 ? 3 :
+		(s[0] & 0xf8) == 0xf0 ? 4 : 0;
+
+	if (!want || want > n)
+		return -1;
+	cp = want == 1 ? s[0] : s[0] & (0x7f >> want);
+	for (i = 1; i < want; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return -1;
+		cp = cp << 6 | (s[i] & 0x3f);
+	}
+	if (cp < min[want] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*len = want;
+	return (long)cp;
+}
+
+void assert_terminal_safe(const char *what, const char *s, size_t len)
+{
+	size_t i, n;
+	long cp;
+
+	for (i = 0; i < len; i += n) {
+		cp = utf8_decode((const unsigned char *)s + i, len - i, &n);
+		cr_assert(cp >= 0, "%s has the byte 0x%02x at %zu, which is not UTF-8 (a raw C1 "
+			  "control to some terminals):\n%s", what, (unsigned char)s[i], i, visible(s));
+		cr_assert((cp >= 0x20 || cp == '\n' || cp == '\t') && cp != 0x7f,
+			  "%s has the raw control byte 0x%02lx at %zu:\n%s", what, cp, i, visible(s));
+		cr_assert(!(cp >= 0x80 && cp <= 0x9f), "%s has the raw C1 control U+%04lX at %zu:\n%s",
+			  what, cp, i, visible(s));
+		cr_assert(!((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) ||
+			    cp == 0x200e || cp == 0x200f || cp == 0x061c),
+			  "%s has the raw bidirectional control U+%04lX at %zu:\n%s", what, cp, i,
+			  visible(s));
+	}
+}
+
+int run_on_terminal(struct result *out, const char *dir, const char *fmt, ...)
+{
+	va_list ap;
+	char *command, *p, *o;
+
+	va_start(ap, fmt);
+	command = vstrf(fmt, ap);
+	va_end(ap);
+	run_script(out, script_in(dir, strf("script -qec %s /dev/null", sh_quote(command))));
+	/* The terminal's own line ends, \r\n, back to \n. */
+	for (p = o = out->out; *p; p++)
+		if (!(p[0] == '\r' && p[1] == '\n'))
+			*o++ = *p;
+	*o = '\0';
+	out->out_len = (size_t)(o - out->out);
+	return out->status;
 }

@@ -55,6 +55,19 @@ char *run_ok(const char *dir, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Starts a command line in the background, in a process group of its own. */
 pid_t run_background(const char *dir, const char *log, const char *fmt, ...) PRINTF_LIKE(3, 4);
 
+/*
+ * Runs a command line on a terminal that script(1) makes, as a user's shell
+ * would: stdout and stderr both go to it and come back in out->out.
+ */
+int run_on_terminal(struct result *out, const char *dir, const char *fmt, ...) PRINTF_LIKE(3, 4);
+
+/*
+ * Asserts that s can do nothing to a terminal: valid UTF-8 (a lone byte
+ * 0x80-0x9f is a C1 control to some), no control character but newline and
+ * tab, no DEL, no C1 control and no bidirectional override or isolate.
+ */
+void assert_terminal_safe(const char *what, const char *s, size_t len);
+
 /* Asserts a result's exit status, showing its output when it differs. */
 #define assert_status(r, code) \
 	cr_assert_eq((r)->status, (code), "exit %d, expected %d\n--- stdout:\n%s--- stderr:\n%s", \

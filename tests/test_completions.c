@@ -776,7 +776,8 @@ Test(bash, spawn_options)
 		"--create", "--dry-run", "--base=", "--fetch", "--no-fetch",
 		"--agent=", "--name=", "--out=", "--message=", "--file=",
 		"--scope=", "--step=", "--check=", "--allow-dirty",
-		"--keep-failed", "--json", "--help", NULL
+		"--keep-failed", "--run", "--wait", "--timeout=", "--from=", "--jobs=", "--json",
+		"--help", NULL
 	};
 	const char *const json[] = { "--json", NULL };
 	const char *const base[] = { "--base=", NULL };
@@ -1093,8 +1094,8 @@ Test(zsh, spawn_options)
 	const char *const all[] = {
 		"--create", "--dry-run", "--base", "--fetch", "--no-fetch",
 		"--agent", "--name", "--out", "--message", "--file", "--scope",
-		"--step", "--check", "--allow-dirty", "--keep-failed", "--json",
-		"--help", NULL
+		"--step", "--check", "--allow-dirty", "--keep-failed", "--run", "--wait", "--timeout",
+		"--from", "--jobs", "--json", "--help", NULL
 	};
 	const char *const json[] = { "--json", NULL };
 
@@ -1296,8 +1297,8 @@ Test(fish, spawn_options)
 	const char *const all[] = {
 		"--create", "--dry-run", "--base", "--fetch", "--no-fetch",
 		"--agent", "--name", "--out", "--message", "--file", "--scope",
-		"--step", "--check", "--allow-dirty", "--keep-failed", "--json",
-		"--help", NULL
+		"--step", "--check", "--allow-dirty", "--keep-failed", "--run", "--wait", "--timeout",
+		"--from", "--jobs", "--json", "--help", NULL
 	};
 	const char *const json[] = { "--json", NULL };
 

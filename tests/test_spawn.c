@@ -1284,8 +1284,8 @@ Test(spawn, dash_h_lists_the_options_of_this_release)
 	static const char *options[] = {
 		"--create", "--dry-run", "--base", "--fetch", "--no-fetch", "--agent", "--name",
 		"--out", "--message", "--file", "--scope", "--step", "--check", "--allow-dirty",
-		"--keep-failed", "--run[=<cmd>]", "--wait", "--timeout <time>", "--from <file>",
-		"-j, --jobs <n>", "--json",
+		"--keep-failed", "--run[=<cmd>]", "--wait", "--timeout", "--from", "-j, --jobs",
+		"--json",
 	};
 	struct result r;
 	size_t i;

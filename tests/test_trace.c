@@ -871,3 +871,46 @@ Test(trace, times_parse_in_every_documented_form)
 	cr_assert_lt(parse_when("2026-11-21T10:00Zjunk", 0, 0, &t), 0);
 	cr_assert_lt(parse_when("", 0, 0, &t), 0);
 }
+
+/* Found by fuzz_time: a zone moved a time out of the years format_time_utc() writes. */
+Test(trace, times_outside_the_four_digit_years_are_refused)
+{
+	char out[32];
+	long long t;
+	int date_only;
+
+	cr_assert_eq(parse_iso_time("0000-01-01T00:00:00Z", 20, 0, &t, &date_only), 0);
+	format_time_utc(out, t);
+	cr_assert_str_eq(out, "0000-01-01T00:00:00.000Z");
+	cr_assert_eq(parse_iso_time("9999-12-31T23:59:59.999Z", 24, 0, &t, &date_only), 0);
+	format_time_utc(out, t);
+	cr_assert_str_eq(out, "9999-12-31T23:59:59.999Z");
+	cr_assert_lt(parse_iso_time("0000-01-01T00:00+01:00", 22, 0, &t, &date_only), 0);
+	cr_assert_lt(parse_iso_time("9999-12-31T23:59:59.999-00:01", 29, 0, &t, &date_only), 0);
+	cr_assert_lt(parse_event_time("9999-12-31T23:30-01", 19, &t), 0);
+	cr_assert_lt(parse_event_time("9999-12-31T23:59:60.999Z", 24, &t), 0, "a leap second too many");
+	cr_assert_lt(parse_iso_time("9999-12-31T23:59:60Z", 20, 0, &t, &date_only), 0);
+	setenv("TZ", "EST5EDT,M3.2.0,M11.1.0", 1);
+	tzset();
+	cr_assert_lt(parse_when("9999-12-31T20:00", 0, 0, &t), 0, "01:00 UTC in the year 10000");
+	cr_assert_str_eq(scan("{\"ts\":\"0000-01-01T00:00+00:30\",\"event\":\"a\"}"),
+			 "\"ts\" is not a time");
+}
+
+/* Found by fuzz_time: mktime()'s -1 was taken for failure wherever it fell. */
+Test(trace, local_time_of_the_second_before_the_epoch_parses)
+{
+	long long t;
+	int date_only;
+
+	setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);
+	tzset();
+	cr_assert_eq(parse_iso_time("1970-01-01T00:59:59", 19, 1, &t, &date_only), 0);
+	cr_assert_eq(t, -1000LL);
+	cr_assert_eq(parse_when("1970-01-01T00:59:59.5", 0, 0, &t), 0);
+	cr_assert_eq(t, -500LL);
+	setenv("TZ", "UTC0", 1);
+	tzset();
+	cr_assert_eq(parse_iso_time("1969-12-31T23:59:59", 19, 1, &t, &date_only), 0);
+	cr_assert_eq(t, -1000LL);
+}

@@ -1,0 +1,671 @@
+/*
+ * The hostile input corpus. Every way text from outside reaches git agent
+ * is fed every payload of the corpus below (shell injection, markdown
+ * breakout, terminal escapes, path traversal, invalid UTF-8), plus absurd
+ * lengths and NUL bytes where a file can hold them. What must happen:
+ *
+ *   input                         must
+ *   ----------------------------  -----------------------------------------------
+ *   title, -m, -F, --step,        exit 0; packet.md and README.md parse (cmark)
+ *   --check (spawn)               into the blocks of any task's, the text inside
+ *                                 its heading, quote, list item or fence; the
+ *                                 record gives every byte back; the scripts pass
+ *                                 sh -n and shellcheck and run nothing of it
+ *   -F with a NUL byte            exit 128, nothing made
+ *   --scope                       leaving the repository ("..", absolute): exit
+ *                                 128, nothing made; else as text above
+ *   --agent, agent.branchPrefix   not a branch name, or starting with '-': exit
+ *                                 128, nothing made; shell metacharacters in a
+ *                                 valid name: quoted everywhere, review and merge
+ *                                 work
+ *   --name                        not a slug: exit 128 or 129, nothing made
+ *   agent.* values (-c and        a bad value: exit 128 naming key and value,
+ *   .git/config)                  nothing made; a path in the main worktree
+ *                                 (symlinks seen through): exit 128; odd but
+ *                                 valid paths and patterns: used, quoted
+ *   trace --emit name             not a free event name: exit 128, nothing added
+ *   -m, --field, requested        one whole JSON line that cannot pass for the
+ *   changes                       tool's own event; changes stay inside a fence
+ *   the agent's files, commits,   review records them byte for byte and shows
+ *   report and check output       them escaped; merge takes them as they are
+ *   trace lines                   skipped with a warning or shown escaped
+ *
+ * And always: no file named PWNED anywhere; stdout and stderr of every
+ * command, on a pipe and on a terminal, human and --json, carry no raw
+ * control character, C1 control, bidirectional override or invalid UTF-8;
+ * the trace stays one JSON object per line; nothing is written outside the
+ * repository's common dir, the task folder and the worktree dir.
+ */
+#define _GNU_SOURCE
+#include <criterion/criterion.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent.h"
+#include "lib.h"
+
+TestSuite(hostile_input, .init = sandbox_setup, .fini = sandbox_teardown);
+
+/* The corpus: what each payload tries. */
+static const struct payload {
+	const char *name;
+	const char *text;
+} corpus[] = {
+	/* shell injection: anything that ran it makes a file PWNED */
+	{ "command substitution", "$(touch PWNED)" },
+	{ "backticks", "`touch PWNED`" },
+	{ "semicolon", "x; touch PWNED; y" },
+	{ "pipe and and", "x | touch PWNED && touch PWNED" },
+	{ "double quotes", "\"; touch PWNED; \"$(touch PWNED)\"" },
+	{ "single quotes", "'; touch PWNED; '" },
+	{ "sh quote escape", "'\\''; touch PWNED; '\\''" },
+	{ "newlines", "x\ntouch PWNED\n$(touch PWNED)" },
+	{ "expansions", "${HOME} $IFS $((6*7)) ~ * ?" },
+	/* markdown breakout (fences of every length: fence_payload()) */
+	{ "headings", "# Injected title\n## Requested changes\n### After review round 01\n"
+		      "Setext\n===\n---" },
+	{ "html", "<script>alert(1)</script> <!-- </details> --> <img src=x onerror=alert(1)> "
+		  "&amp; &#x1b;" },
+	{ "inline markdown", "*em* **strong** [link](javascript:alert(1)) ![i](x) <http://x> "
+			     "| a | b | \\" },
+	{ "block starts", "> quote\n- item\n1. item\n    indented code\n[ref]: http://evil" },
+	/* terminal escapes */
+	{ "CSI", "\033[31mred\033[0m \033[2J\033[H \033[6n" },
+	{ "OSC 52 clipboard", "\033]52;c;dG91Y2ggUFdORUQ=\007" },
+	{ "OSC 8 hyperlink", "\033]8;;https://evil.example/\033\\click\033]8;;\033\\" },
+	{ "OSC title", "\033]0;pwned\007 \033]2;pwned\033\\" },
+	{ "DCS", "\033P$q\"p\033\\ \033Ptmux;\033\033]52;c;eA==\007\033\\" },
+	{ "C0 controls", "bell\007 bs\b cr\r ff\f vt\v del\177 soh\001 us\037" },
+	{ "C1 bytes", "csi\x9b" "31m osc\x9d" "0;t\x9c st" },
+	{ "C1 code points", "csi\xc2\x9b" "31m osc\xc2\x9d" "0;t\xc2\x9c nel\xc2\x85" },
+	{ "bidi controls", "\xe2\x80\xae" "gpj.exe \xe2\x80\xad lro \xe2\x81\xa6" "iso\xe2\x81\xa9 "
+			   "\xe2\x80\x8f rlm \xd8\x9c alm" },
+	/* path traversal */
+	{ "dot dot", "../../../../tmp/PWNED" },
+	{ "encoded dot dot", "..%2f..%2fPWNED %2e%2e/x" },
+	{ "absolute", "/etc/passwd /tmp/PWNED" },
+	/* invalid UTF-8 */
+	{ "overlong", "slash\xc0\xaf dot\xe0\x80\xae nul\xc0\x80" },
+	{ "surrogates", "high\xed\xa0\x80 low\xed\xbf\xbf pair\xed\xa0\xbd\xed\xb8\x80" },
+	{ "lone continuation", "cont\x80 more\xbf\xbf" },
+	{ "ff fe", "ff\xff fe\xfe cut\xe2\x82" },
+	{ "past U+10FFFF", "\xf4\x90\x80\x80 \xf8\x88\x80\x80\x80" },
+};
+#define CORPUS_NR (sizeof(corpus) / sizeof(*corpus))
+
+/* Fenced blocks of 3 to 10 backticks and tildes (indented 0-3), each followed by a heading. */
+static char *fence_payload(void)
+{
+	static const char ticks[] = "``````````", tildes[] = "~~~~~~~~~~";
+	char *text = strf("%s", "text");
+	int n;
+
+	for (n = 3; n <= 10; n++)
+		text = strf("%s\n%.*s\n## After %d backticks\n%.*s\n%*s%.*s\n## After %d tildes\n%.*s",
+			    text, n, ticks, n, n, ticks, n % 4, "", n, tildes, n, n, tildes);
+	return text;
+}
+
+/* Every payload at once. */
+static char *whole_corpus(void)
+{
+	char *text = fence_payload();
+	size_t i;
+
+	for (i = 0; i < CORPUS_NR; i++)
+		text = strf("%s\n%s", text, corpus[i].text);
+	return text;
+}
+
+/* No command from the corpus ran: no PWNED in the sandbox, here or in /tmp. */
+static void assert_nothing_ran(void)
+{
+	char *found = run_ok(NULL, "find . -name PWNED");
+
+	cr_assert_str_empty(found, "an injected command ran: %s", found);
+	cr_assert(!path_exists(strf("%s/PWNED", build_dir)), "an injected command ran in %s", build_dir);
+	cr_assert(!path_exists("/tmp/PWNED"), "an injected command ran in /tmp");
+}
+
+/* stdout and stderr of r. */
+static void assert_result_safe(const char *what, const struct result *r)
+{
+	assert_terminal_safe(strf("stdout of %s", what), r->out, r->out_len);
+	assert_terminal_safe(strf("stderr of %s", what), r->err, r->err_len);
+}
+
+/*
+ * Runs a command on a pipe and on a terminal; asserts its status and that
+ * both are safe. On a pipe, --json output is JSON as it is: the strings may
+ * hold DEL, C1 and bidi controls raw, never a C0 control.
+ */
+static struct result run_safe(const char *dir, int status, const char *command)
+{
+	struct result r, tty;
+	size_t i;
+
+	run(&r, dir, "%s", command);
+	cr_assert_eq(r.status, status, "`%s`: exit %d, expected %d\n--- stdout:\n%s--- stderr:\n%s",
+		     visible(command), r.status, status, visible(r.out), visible(r.err));
+	if (strstr(command, "--json") && r.out_len) {
+		for (i = 0; i < r.out_len; i++)
+			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n',
+				  "raw control byte 0x%02x in the JSON of %s", r.out[i], visible(command));
+		json_parse(r.out);
+		assert_terminal_safe(strf("stderr of %s", visible(command)), r.err, r.err_len);
+	} else {
+		assert_result_safe(visible(command), &r);
+	}
+	run_on_terminal(&tty, dir, "NO_COLOR=1 %s", command);
+	cr_assert_eq(tty.status, status, "`%s` on a terminal: exit %d\n%s", visible(command),
+		     tty.status, visible(tty.out));
+	assert_terminal_safe(strf("`%s` on a terminal", visible(command)), tty.out, tty.out_len);
+	return r;
+}
+
+/* Every path below the sandbox (HOME aside), NUL-terminated, one after the other. */
+static struct result sandbox_tree(void)
+{
+	struct result r;
+
+	run(&r, NULL, "find . -path ./home -prune -o -print0 | sort -z");
+	cr_assert_eq(r.status, 0);
+	return r;
+}
+
+/*
+ * Asserts that every path made since before is below one of the allowed
+ * directories (relative to the sandbox, "./repo/.git" style).
+ */
+static void assert_wrote_only_in(const struct result *before, const char *const allowed[])
+{
+	struct result after = sandbox_tree();
+	const char *p, *end = after.out + after.out_len;
+
+	for (p = after.out; p < end; p += strlen(p) + 1) {
+		const char *q, *bend = before->out + before->out_len;
+		size_t i;
+		int old = 0;
+
+		for (q = before->out; q < bend && !old; q += strlen(q) + 1)
+			old = !strcmp(p, q);
+		for (i = 0; !old && allowed[i]; i++)
+			old = !strncmp(p, allowed[i], strlen(allowed[i])) &&
+			      (!p[strlen(allowed[i])] || p[strlen(allowed[i])] == '/');
+		cr_assert(old, "'%s' was written outside the common dir, task folder and worktree dir",
+			  visible(p));
+	}
+}
+
+static const char *const repo_dirs[] = { "./repo/.git", "./repo-worktrees", NULL };
+
+/* The bytes of s with escape_control(): how the packet and the terminal show text. */
+static char *escaped(const char *s, const char *keep)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *out;
+
+	escape_control_keeping(&sb, s, keep);
+	out = strf("%s", sb.buf ? sb.buf : "");
+	sb_release(&sb);
+	return out;
+}
+
+/* s as a JSON string holds it: invalid UTF-8 as U+FFFD. */
+static char *lossy(const char *s)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *out;
+
+	utf8_lossy(&sb, s);
+	out = strf("%s", sb.buf ? sb.buf : "");
+	sb_release(&sb);
+	return out;
+}
+
+/* markdown, read by cmark, the CommonMark reference parser */
+
+/* The document as cmark's XML: one node a line, indented by depth. */
+static char *markdown_xml(const char *path)
+{
+	struct result r;
+
+	run(&r, NULL, "cmark --to xml %s", sh_quote(path));
+	cr_assert_eq(r.status, 0, "cmark failed (is it installed? make deps): %s", r.err);
+	return r.out;
+}
+
+static char *xml_unescape(const char *s, size_t len)
+{
+	static const char *const entities[][2] = {
+		{ "&lt;", "<" }, { "&gt;", ">" }, { "&quot;", "\"" }, { "&amp;", "&" },
+	};
+	char *out = keep(calloc(1, len + 1)), *o = out;
+	size_t i, e;
+
+	for (i = 0; i < len; ) {
+		for (e = 0; e < 4; e++)
+			if (!strncmp(s + i, entities[e][0], strlen(entities[e][0])))
+				break;
+		if (e < 4) {
+			*o++ = entities[e][1][0];
+			i += strlen(entities[e][0]);
+		} else {
+			*o++ = s[i++];
+		}
+	}
+	return out;
+}
+
+/* Block nodes, one a line with their depth: the document's structure without its text. */
+static char *block_structure(const char *xml)
+{
+	static const char *const blocks[] = { "document", "block_quote", "list", "item",
+		"code_block", "html_block", "paragraph", "heading", "thematic_break", NULL };
+	char *out = strf("%s", "");
+	const char *line, *next;
+
+	for (line = xml; *line; line = next) {
+		size_t len = strcspn(line, "\n"), indent = strspn(line, " "), n, i;
+
+		next = line + len + (line[len] == '\n');
+		if (line[indent] != '<' || strchr("/?!", line[indent + 1]))
+			continue;
+		n = strcspn(line + indent + 1, " />");
+		for (i = 0; blocks[i]; i++)
+			if (strlen(blocks[i]) == n && !strncmp(line + indent + 1, blocks[i], n))
+				out = strf("%s%*s%s\n", out, (int)indent, "", blocks[i]);
+	}
+	return out;
+}
+
+/*
+ * The text of each node named name, in order: what its text, code and
+ * code_block leaves hold, a line break for soft and hard breaks.
+ */
+static char **node_texts(const char *xml, const char *name, size_t *nr)
+{
+	char **out = keep(calloc(256, sizeof(char *)));
+	char *open = strf("<%s", name), *close = strf("</%s>", name);
+	const char *p = xml;
+
+	*nr = 0;
+	while ((p = strstr(p, open)) && *nr < 255) {
+		const char *end, *q;
+		char *text = strf("%s", "");
+
+		p += strlen(open);
+		if (*p != ' ' && *p != '>')
+			continue;
+		if (!(q = strchr(p, '>')))
+			break;
+		end = q[-1] == '/' ? q : strstr(q, close);	/* an empty element */
+		cr_assert(end != NULL, "no %s in cmark's output", close);
+		if (!strcmp(name, "code_block")) {
+			text = xml_unescape(q + 1, (size_t)(end - q - 1));
+		} else {
+			for (q = p; (q = strchr(q, '<')) && q < end; q++) {
+				const char *leaf = NULL, *start, *stop;
+
+				if (!strncmp(q, "<text", 5))
+					leaf = "</text>";
+				else if (!strncmp(q, "<code ", 6) || !strncmp(q, "<code>", 6))
+					leaf = "</code>";
+				else if (!strncmp(q, "<softbreak", 10) || !strncmp(q, "<linebreak", 10))
+					text = strf("%s\n", text);
+				if (!leaf)
+					continue;
+				start = strchr(q, '>') + 1;
+				stop = strstr(start, leaf);
+				text = strf("%s%s", text, xml_unescape(start, (size_t)(stop - start)));
+				q = stop;
+			}
+		}
+		out[(*nr)++] = text;
+		p = end;
+	}
+	return out;
+}
+
+static int has_text(char **texts, size_t nr, const char *text)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (!strcmp(texts[i], text))
+			return 1;
+	return 0;
+}
+
+/*
+ * Asserts that the markdown at path has the blocks of the reference's and
+ * no HTML, link, image or emphasis: no text of the task's made any.
+ */
+static char *assert_same_blocks(const char *path, const char *reference)
+{
+	char *xml = markdown_xml(path), *ref = markdown_xml(reference);
+	static const char *const inline_nodes[] = { "<html_block", "<html_inline", "<link",
+		"<image", "<emph", "<strong", NULL };
+	size_t i;
+
+	cr_assert_str_eq(block_structure(xml), block_structure(ref),
+			 "%s has other blocks than %s:\n%s", path, reference, visible(read_file(path)));
+	for (i = 0; inline_nodes[i]; i++)
+		cr_assert_eq(count_matches(xml, inline_nodes[i]), count_matches(ref, inline_nodes[i]),
+			     "%s has %s nodes:\n%s", path, inline_nodes[i] + 1, visible(read_file(path)));
+	return xml;
+}
+
+/* The record's fields, read back with the record reader. */
+static struct task record_of(const char *path)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct task t;
+	char *text = read_file(path);
+
+	cr_assert(text != NULL, "no record %s", path);
+	cr_assert_eq(task_parse(&t, text, &err), 0, "record %s: %s", path, err.buf);
+	sb_release(&err);
+	return t;
+}
+
+/* The scripts of each folder pass sh -n and shellcheck, then run without running the text. */
+static void assert_scripts_safe(const char *repo, char **folders, size_t nr)
+{
+	char *all = strf("%s", "");
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		all = strf("%s %s %s", all, sh_quote(strf("%s/commands/create-worktree.sh", folders[i])),
+			   sh_quote(strf("%s/commands/review-before-merge.sh", folders[i])));
+	run_ok(NULL, "for s in %s; do sh -n \"$s\" || exit 1; done", all);
+	run_ok(NULL, "shellcheck %s", all);
+	make_dirs(sandbox_path("tmp"));
+	for (i = 0; i < nr; i++) {
+		run_ok(repo, "sh %s/commands/create-worktree.sh", sh_quote(folders[i]));
+		run_ok(repo, "TMPDIR=%s sh %s/commands/review-before-merge.sh >/dev/null",
+		       sh_quote(sandbox_path("tmp")), sh_quote(folders[i]));
+	}
+	run_ok(NULL, "rm -rf tmp");
+	assert_nothing_ran();
+}
+
+/* spawn: title, description, steps, checks */
+
+/* The dry run every hostile task's files are compared with. */
+static json_t *reference_task(const char *repo)
+{
+	return spawn_json(repo, "--name reference -m Text --step Step --check true 'Reference task'");
+}
+
+/* Asserts what the packet, README, record and trace of a dry run with text in every field hold. */
+static void assert_task_files(json_t *task, json_t *reference, const char *title,
+			      const char *description, const char *text)
+{
+	const char *folder = json_str(task, "folder"), *packet = json_str(task, "packet");
+	char *xml, **texts;
+	size_t nr;
+	struct task t;
+
+	assert_terminal_safe("packet.md", read_file(packet), strlen(read_file(packet)));
+	xml = assert_same_blocks(packet, json_str(reference, "packet"));
+	texts = node_texts(xml, "heading", &nr);
+	cr_assert_str_eq(texts[0], strf("Task: %s", escaped(title, "")));
+	texts = node_texts(xml, "code_block", &nr);
+	cr_assert_eq(nr, 1);
+	cr_assert_str_eq(texts[0], strf("%s\n", escaped(description, "\n")));
+	texts = node_texts(xml, "item", &nr);
+	cr_assert(has_text(texts, nr, escaped(text, "")), "the step is not a list item:\n%s",
+		  visible(read_file(packet)));
+
+	xml = assert_same_blocks(strf("%s/README.md", folder),
+				 strf("%s/README.md", json_str(reference, "folder")));
+	texts = node_texts(xml, "block_quote", &nr);
+	cr_assert_str_eq(texts[0], escaped(title, ""));
+
+	t = record_of(json_str(task, "record"));
+	cr_assert_str_eq(t.title, title);
+	cr_assert_str_eq(t.description, description);
+	cr_assert_str_eq(t.steps.items[0], text);
+	cr_assert_str_eq(t.checks.items[0], text);
+	task_release(&t);
+
+	cr_assert_str_eq(json_str(task, "title"), lossy(title));
+	cr_assert_str_eq(json_str(trace_find(trace_read(json_str(task, "trace")), "task.planned",
+					     json_str(task, "task")), "title"), lossy(title));
+}
+
+/* Trailing newlines of a -F file are not part of the description. */
+static char *without_trailing_newlines(const char *s)
+{
+	char *out = strf("%s", s);
+	size_t len = strlen(out);
+
+	while (len && out[len - 1] == '\n')
+		out[--len] = '\0';
+	return out;
+}
+
+/* One dry run per payload, the payload in the title, -F description, --step and --check. */
+Test(hostile_input, spawn_text_of_every_payload)
+{
+	static const char *const allowed[] = { "./repo/.git", "./repo-worktrees", "./input", NULL };
+	char *repo = make_repo("repo"), **folders = keep(calloc(CORPUS_NR + 1, sizeof(char *)));
+	json_t *reference = reference_task(repo);
+	struct result before = sandbox_tree();
+	size_t i;
+
+	for (i = 0; i <= CORPUS_NR; i++) {
+		const char *text = i < CORPUS_NR ? corpus[i].text : fence_payload();
+		char *file = sandbox_path("input/%zu", i);
+		char *args = strf("-F %s --step %s --check %s %s", sh_quote(file), sh_quote(text),
+				  sh_quote(text), sh_quote(text));
+		json_t *task;
+
+		write_file(file, text, 0644);
+		task = spawn_json(repo, "--name h%zu %s", i, args);
+		assert_task_files(task, reference, text, without_trailing_newlines(text), text);
+		folders[i] = strf("%s", json_str(task, "folder"));
+		run_safe(repo, 0, strf("git agent spawn %s", args));
+		run_safe(repo, 0, strf("git agent spawn --json %s", args));
+	}
+	assert_scripts_safe(repo, folders, CORPUS_NR + 1);
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, allowed);
+}
+
+/* Asserts that a refused spawn made nothing: no record, folder, branch, worktree or event. */
+static void assert_nothing_made(const char *repo, const struct result *before)
+{
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0, "a task was made");
+	cr_assert_str_eq(run_ok(repo, "git for-each-ref --format='%%(refname)' refs/heads/"),
+			 "refs/heads/main");
+	cr_assert_eq(worktree_count(repo), 1);
+	cr_assert(!path_exists(strf("%s/.git/agent/trace.jsonl", repo)), "an event was logged");
+	assert_wrote_only_in(before, (const char *const[]){ "./input", NULL });
+}
+
+/* A -F file with a NUL byte: a clear error, nothing made (not a description cut short). */
+Test(hostile_input, description_file_with_a_nul_byte_is_refused)
+{
+	char *repo = make_repo("repo"), *file = sandbox_path("input/nul");
+	struct result r, before;
+
+	make_dirs(sandbox_path("input"));
+	run_ok(NULL, "printf 'before\\000after $(touch PWNED)\\n' > %s", sh_quote(file));
+	before = sandbox_tree();
+	r = run_safe(repo, 128, strf("git agent spawn -F %s 'NUL description'", sh_quote(file)));
+	cr_assert_str_eq(r.err, strf("fatal: '%s' holds a NUL byte: the description must be text\n",
+				     file));
+	r = run_safe(repo, 128, strf("git agent spawn -F - 'NUL description' < %s", sh_quote(file)));
+	assert_contains(r.err, "holds a NUL byte");
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/* A 1 MB description: all of it inside the packet's one fence, and back from the record. */
+Test(hostile_input, description_of_one_megabyte)
+{
+	char *repo = make_repo("repo"), *file = sandbox_path("input/big"), *xml, **blocks;
+	json_t *reference = reference_task(repo), *task;
+	struct strbuf text = STRBUF_INIT;
+	struct task t;
+	size_t nr;
+
+	while (text.len < 1024 * 1024)
+		sb_addf(&text, "line %zu: ``` $(touch PWNED) \033[31m ## heading\n", text.len);
+	write_file(file, text.buf, 0644);
+	task = spawn_json(repo, "--name big -F %s --step Step --check true 'Big description'",
+			  sh_quote(file));
+	xml = assert_same_blocks(json_str(task, "packet"), json_str(reference, "packet"));
+	blocks = node_texts(xml, "code_block", &nr);
+	cr_assert_eq(nr, 1);
+	cr_assert_str_eq(blocks[0], strf("%s\n", escaped(without_trailing_newlines(text.buf), "\n")));
+	t = record_of(json_str(task, "record"));
+	cr_assert_str_eq(t.description, without_trailing_newlines(text.buf));
+	task_release(&t);
+	json_str(spawn_json(repo, "--create --name big"), "worktree");
+	sb_release(&text);
+	assert_nothing_ran();
+}
+
+/* scope paths */
+
+/* Whether a scope path leaves the repository: absolute, or a ".." component. */
+static int leaves_repository(const char *path)
+{
+	const char *p = path;
+
+	if (!*path || *path == '/')
+		return 1;
+	for (; *p; p += strcspn(p, "/"), p += *p == '/')
+		if (!strncmp(p, "..", 2) && (!p[2] || p[2] == '/'))
+			return 1;
+	return 0;
+}
+
+/*
+ * Every payload as a scope path, alone and below "src/": refused when it
+ * leaves the repository (exit 128, nothing made), else in the packet as
+ * one code span of its own and in the record as it is.
+ */
+Test(hostile_input, scope_paths_of_every_payload)
+{
+	static const char *const extra[] = { "..", "../x", "src/../../x", "./../x", "src/..", "/",
+		"//etc", "", "..%2f..%2fetc", "...", "..x/x..", "src/.../x", NULL };
+	char *repo = make_repo("repo"), *long_path = strf("%s", "src");
+	json_t *reference = spawn_json(repo, "--name reference --scope src 'Reference task'");
+	size_t i, j, n = 0;
+
+	while (strlen(long_path) < 300)
+		long_path = strf("%s/%s", long_path, "a-rather-long-directory-name");
+	for (i = 0; i < CORPUS_NR + 13; i++) {
+		const char *text = i < CORPUS_NR ? corpus[i].text : i < CORPUS_NR + 12 ?
+			extra[i - CORPUS_NR] : long_path;
+
+		for (j = 0; j < 2; j++) {
+			char *scope = j ? strf("src/%s", text) : strf("%s", text), *xml, **items;
+			struct result r, before = sandbox_tree();
+			json_t *task;
+			struct task t;
+			size_t nr;
+
+			if (leaves_repository(scope)) {
+				r = run_safe(repo, 128, strf("git agent spawn --name s%zu --scope %s "
+							     "'Scope task'", n++, sh_quote(scope)));
+				cr_assert(!strncmp(r.err, "fatal: bad scope '", 18), "%s", visible(r.err));
+				assert_wrote_only_in(&before, (const char *const[]){ NULL });
+				continue;
+			}
+			task = spawn_json(repo, "--name s%zu --scope %s 'Scope task'", n++, sh_quote(scope));
+			xml = assert_same_blocks(json_str(task, "packet"), json_str(reference, "packet"));
+			items = node_texts(xml, "item", &nr);
+			cr_assert(has_text(items, nr, escaped(scope, "")), "scope '%s' is not an item:\n%s",
+				  visible(scope), visible(read_file(json_str(task, "packet"))));
+			t = record_of(json_str(task, "record"));
+			cr_assert_str_eq(t.scope.items[0], scope);
+			task_release(&t);
+		}
+	}
+	assert_nothing_ran();
+}
+
+/* branch prefixes */
+
+/*
+ * A prefix that makes no branch name, or one git would read as an option,
+ * by --agent, git -c agent.branchPrefix and .git/config: exit 128, the
+ * value escaped, nothing made.
+ */
+Test(hostile_input, bad_branch_prefixes_are_refused)
+{
+	static const char *const prefixes[] = { "-x", "--output=/tmp/PWNED", "..", "a..b", "x y",
+		"x/", "/x", "x.lock", "x@{1}", "x~1", "x^", "x:y", "x?", "x*", "x[", "x\\y",
+		"\033[31mred", "x\ty", "x\177", "$(touch PWNED)", "'; touch PWNED; '", "", NULL };
+	char *repo = make_repo("repo");
+	struct result before = sandbox_tree(), r;
+	size_t i;
+
+	for (i = 0; prefixes[i]; i++) {
+		const char *q = sh_quote(prefixes[i]);
+
+		r = run_safe(repo, 128, strf("git agent spawn --create --agent %s 'Prefix task'", q));
+		assert_contains(r.err, "fatal: bad branch prefix '");
+		r = run_safe(repo, 128, strf("git -c agent.branchPrefix=%s agent spawn 'Prefix task'", q));
+		cr_assert(!strncmp(r.err, "fatal: ", 7) && strcasestr(r.err, "agent.branchPrefix"),
+			  "%s", visible(r.err));
+		run_ok(repo, "git config agent.branchPrefix %s", q);
+		r = run_safe(repo, 128, "git agent spawn --create 'Prefix task'");
+		cr_assert(strcasestr(r.err, "agent.branchPrefix") != NULL, "%s", visible(r.err));
+		run_ok(repo, "git config --unset agent.branchPrefix");
+	}
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/*
+ * A prefix that is a valid branch name full of shell: the branch has that
+ * exact name, the scripts quote it and run, review and merge work, and
+ * every output shows it escaped.
+ */
+Test(hostile_input, shell_in_a_valid_branch_prefix_is_quoted_everywhere)
+{
+	static const char *const prefixes[] = { "$(touch${IFS}PWNED)", "`touch${IFS}PWNED`",
+		"x;touch${IFS}PWNED", "x|touch${IFS}PWNED&&y", "'x'\"y\"", "csi\xc2\x9b" "31m",
+		"bidi\xe2\x80\xae" "x", "x$IFS$(id)", NULL };
+	char *repo = make_repo("repo"), **folders = keep(calloc(16, sizeof(char *)));
+	struct result before = sandbox_tree();
+	size_t i;
+
+	for (i = 0; prefixes[i]; i++) {
+		const char *q = sh_quote(prefixes[i]);
+		char *slug = strf("p%zu", i), *branch = strf("%s/%s", prefixes[i], slug);
+		struct result r;
+		json_t *task;
+		const char *wt;
+
+		task = spawn_json(repo, "--name %s --agent %s 'Prefix task'", slug, q);
+		cr_assert_str_eq(json_str(task, "branch"), lossy(branch));
+		folders[i] = strf("%s", json_str(task, "folder"));
+		run_safe(repo, 0, strf("git agent spawn --agent %s 'Prefix task'", q));
+		task = spawn_json(repo, "--create --name %s", slug);
+		wt = json_str(task, "worktree");
+		cr_assert_str_eq(run_ok(NULL, "git -C %s symbolic-ref HEAD", sh_quote(wt)),
+				 strf("refs/heads/%s", branch));
+		write_file(strf("%s/src/new.c", wt), "int new_file;\n", 0644);
+		run_ok(wt, "git add -A && git commit -q -m 'Add new.c'");
+		run_safe(repo, 0, strf("git agent review %s", slug));
+		run_safe(repo, 0, strf("git agent review --json %s", sh_quote(branch)));
+		run_safe(repo, 0, "git agent trace");
+		run_safe(repo, 0, "git agent trace --tasks");
+		run(&r, repo, "git agent review %s --merge", slug);
+		assert_status(&r, 0);
+		assert_result_safe("review --merge", &r);
+		run_ok(repo, "git reset -q --hard HEAD~1");
+	}
+	/* The merges took the branches and worktrees: the scripts make them again. */
+	assert_scripts_safe(repo, folders, i);
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, repo_dirs);
+}
