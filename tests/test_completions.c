@@ -816,6 +816,11 @@ Test(bash, no_candidates)
 	bash_expect_nothing("git agent spawn --step ");
 	bash_expect_nothing("git agent spawn --check ");
 	bash_expect_nothing("git agent spawn --json ");
+	/* A time and a command: nothing to offer, not file names either. */
+	bash_expect_nothing("git agent spawn --run --timeout ");
+	bash_expect_nothing("git agent spawn --run --timeout=");
+	bash_expect_nothing("git agent spawn --run=");
+	bash_expect_nothing("git agent spawn --run --wait ");
 }
 
 Test(bash, file_names)
@@ -1133,6 +1138,8 @@ Test(zsh, arguments)
 	zsh_expect("git agent spawn -m ", none, 1);
 	zsh_expect("git agent spawn --step ", none, 1);
 	zsh_expect("git agent spawn --check ", none, 1);
+	zsh_expect("git agent spawn --run --timeout ", none, 1);
+	zsh_expect("git agent spawn --run=", none, 1);
 	zsh_expect("git agent spawn --out ", outdir, 1);
 	zsh_expect("git agent spawn -F ", notes, 0);
 	zsh_expect("git agent spawn --scope ", notes, 0);
@@ -1335,6 +1342,7 @@ Test(fish, arguments)
 	fish_expect("git agent spawn -m ", none, 1);
 	fish_expect("git agent spawn --step ", none, 1);
 	fish_expect("git agent spawn --check ", none, 1);
+	fish_expect("git agent spawn --run --timeout ", none, 1);
 	fish_expect("git agent spawn some title ", none, 1);
 	fish_expect("git agent spawn --out ", outdir, 1);
 	fish_expect("git agent spawn -F ", notes, 0);
