@@ -84,6 +84,25 @@ static void read_lock(int fd, pid_t *supervisor, pid_t *pgid)
 	*pgid = g;
 }
 
+/* Whether process pid runs for task slug: its environment says so. */
+static int runs_for_task(pid_t pid, const char *slug)
+{
+	char *path = xstrfmt("/proc/%ld/environ", (long)pid);
+	char *want = xstrfmt("AGENT_TASK=%s", slug);
+	struct strbuf env = STRBUF_INIT;
+	size_t i;
+	int found = 0;
+
+	if (!sb_read_file(&env, path)) {
+		for (i = 0; i < env.len && !found; i += strlen(env.buf + i) + 1)
+			found = !strcmp(env.buf + i, want);
+	}
+	sb_release(&env);
+	free(path);
+	free(want);
+	return found;
+}
+
 int agent_lock(const struct task *t)
 {
 	char *path = path_join(t->folder, "agent.lock");
@@ -104,6 +123,11 @@ int agent_lock(const struct task *t)
 		}
 		sleep_ms(10);
 	}
+	/* A lost agent (its supervisor was killed) may still work in the worktree. */
+	read_lock(fd, &supervisor, &pgid);
+	if (pgid > 1 && runs_for_task(pgid, t->slug))
+		die("the lost agent of task '%s' still runs (process group %ld); "
+		    "stop it first with 'kill -- -%ld'", t->slug, (long)pgid, (long)pgid);
 	free(path);
 	return fd;
 }
@@ -122,25 +146,6 @@ int agent_probe(const char *folder, pid_t *supervisor, pid_t *pgid)
 	read_lock(fd, supervisor, pgid);
 	close(fd);
 	return running;
-}
-
-/* Whether process pid runs for task slug: its environment says so. */
-static int runs_for_task(pid_t pid, const char *slug)
-{
-	char *path = xstrfmt("/proc/%ld/environ", (long)pid);
-	char *want = xstrfmt("AGENT_TASK=%s", slug);
-	struct strbuf env = STRBUF_INIT;
-	size_t i;
-	int found = 0;
-
-	if (!sb_read_file(&env, path)) {
-		for (i = 0; i < env.len && !found; i += strlen(env.buf + i) + 1)
-			found = !strcmp(env.buf + i, want);
-	}
-	sb_release(&env);
-	free(path);
-	free(want);
-	return found;
 }
 
 static int group_is_gone(pid_t pgid, long ms)

@@ -953,6 +953,14 @@ Test(run, a_killed_supervisor_leaves_a_lost_agent_that_abandon_ends)
 	assert_null(t, "signal");
 	assert_null(t, "failure_class");
 	cr_assert_eq(trace_count(events(), "agent.exited", "orphaned"), 0);
+	/* A second agent would work beside the lost one. */
+	run(&r, repo, "git agent spawn --run=true --name orphaned");
+	assert_status(&r, 128);
+	cr_assert_str_eq(r.err, strf("fatal: the lost agent of task 'orphaned' still runs "
+				     "(process group %d); stop it first with 'kill -- -%d'\n",
+				     (int)pid, (int)pid));
+	cr_assert_str_empty(r.out);
+	cr_assert_eq(trace_count(events(), "agent.started", "orphaned"), 1);
 
 	/* Nobody logs its end; abandon ends its group itself. */
 	run(&r, repo, "git agent review orphaned --abandon");
