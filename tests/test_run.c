@@ -886,6 +886,71 @@ Test(run, wait_on_a_terminal_escapes_the_agents_output)
 	assert_status(&r, 3);
 }
 
+Test(run, wait_exits_with_the_last_attempts_status)
+{
+	char *limited = agent_script("limited", "echo 'HTTP 429 Too Many Requests'\nexit 1\n");
+	char *second = agent_script("second", "echo 'second agent'\nexit 4\n");
+	struct result r;
+
+	run_ok(repo, "git config agent.command %s && git config --add agent.command %s",
+	       sh_quote(limited), sh_quote(second));
+	watch("last-status");
+	run(&r, repo, "git agent spawn --run --wait 'Last status'");
+	assert_status(&r, 4);
+	assert_contains(r.out, strf(" attempt 1 of 2: %s\nHTTP 429 Too Many Requests\n", limited));
+	assert_contains(r.out, strf(" attempt 2 of 2: %s\nsecond agent\n", second));
+	cr_assert_str_eq(task_state("last-status"), "exited (4, implementation)");
+}
+
+Test(run, wait_goes_on_when_its_output_goes_away)
+{
+	char *agent = agent_script("chatty",
+		"i=0; while [ $i -lt 2000 ]; do echo \"line $i of a long output\"; i=$((i+1)); done\n"
+		"touch \"$OUT/finished\"\nexit 5\n");
+	struct result r;
+
+	watch("chatty");
+	/* head leaves after one line: spawn's stdout is a closed pipe from then on. */
+	run(&r, repo, "{ git agent spawn --run=%s --wait Chatty; echo $? > %s; } | head -n 1",
+	    sh_quote(agent), sh_quote(out_file("status")));
+	cr_assert_str_eq(r.out, "created task 'chatty'\n");
+	cr_assert_str_eq(read_file(out_file("status")), "5\n", "%s", r.err);
+	cr_assert(path_exists(out_file("finished")), "the agent was cut short");
+	cr_assert_eq(count_matches(agent_log("chatty"), " of a long output\n"), 2000);
+	cr_assert_str_eq(json_str(must_event(events(), "agent.exited", "chatty", 0), "status"),
+			 "failed");
+}
+
+Test(run, an_interrupted_wait_stops_the_agent)
+{
+	char *agent = hanging_agent("interrupted");
+	char *out = sandbox_path("wait.out");
+	json_t *exited;
+	pid_t pid, agent_pid;
+	int status;
+
+	watch("interrupt-me");
+	/* spawn itself, not git in front of it, gets the signal, as from Control-C. */
+	pid = run_background(repo, out, "exec git-agent-spawn --run=%s --wait 'Interrupt me'",
+			     sh_quote(agent));
+	wait_for(out_file("interrupted.pid"));
+	/* The agent may be up before the supervisor has logged it. */
+	while (!event_n(events(), "agent.started", "interrupt-me", 0))
+		nap(10);
+	agent_pid = int_of(must_event(events(), "agent.started", "interrupt-me", 0), "pid");
+	cr_assert_eq(kill(pid, SIGINT), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "spawn was killed by signal %d", WTERMSIG(status));
+	cr_assert_eq(WEXITSTATUS(status), 128 + SIGTERM, "%s", read_file(out));
+	assert_group_gone(agent_pid);
+	assert_pid_gone(pid_in(out_file("interrupted.child")));
+	exited = must_event(events(), "agent.exited", "interrupt-me", 0);
+	cr_assert_str_eq(json_str(exited, "status"), "stopped");
+	cr_assert_str_eq(json_str(exited, "signal"), "SIGTERM");
+	cr_assert(!has(exited, "class"));
+	cr_assert_str_eq(task_state("interrupt-me"), "exited (SIGTERM)");
+}
+
 /* Stopping, losing and running again */
 
 Test(run, abandon_stops_a_running_agent_and_its_group)
@@ -894,6 +959,7 @@ Test(run, abandon_stops_a_running_agent_and_its_group)
 	json_t *j = spawn_run("keep-busy", strf("--run=%s 'Keep busy'", sh_quote(agent)));
 	json_t *answer, *all, *exited;
 	pid_t pid = int_of(j, "agent_pid"), child;
+	struct result r;
 
 	wait_for(out_file("busy.pid"));
 	child = pid_in(out_file("busy.child"));
@@ -901,7 +967,14 @@ Test(run, abandon_stops_a_running_agent_and_its_group)
 	cr_assert_str_eq(task_state("keep-busy"), strf("running (pid %d)", (int)pid));
 	cr_assert_str_eq(json_str(task_json("keep-busy"), "state"), "running");
 	cr_assert_eq(int_of(task_json("keep-busy"), "agent_pid"), pid);
-	answer = review_json(repo, 0, "keep-busy --abandon");
+	/* Its uncommitted work makes abandon refuse, and then the agent goes on. */
+	write_file(sandbox_path("repo-worktrees/keep-busy/draft.txt"), "half done\n", 0644);
+	run(&r, repo, "git agent review keep-busy --abandon");
+	assert_status(&r, 1);
+	assert_contains(r.err, "has uncommitted changes");
+	cr_assert(lock_held("keep-busy"), "a refused abandon stopped the agent");
+	cr_assert_gt(group_members(pid), 0);
+	answer = review_json(repo, 0, "keep-busy --abandon --force");
 	cr_assert(json_is_true(json_object_get(answer, "stopped_agent")));
 	cr_assert(json_is_true(json_object_get(answer, "removed_worktree")));
 	cr_assert(json_is_true(json_object_get(answer, "deleted_branch")));
