@@ -1226,6 +1226,27 @@ Test(run, no_agent_to_run_is_fatal_before_anything_is_made)
 	cr_assert(!path_exists(sandbox_path("repo-worktrees")));
 }
 
+Test(run, a_shell_that_cannot_start_is_fatal)
+{
+	char *bin = sandbox_path("gitonly"), *log = strf("%s/agent.log", folder_of("no-shell"));
+	struct result r;
+
+	/* git and git-agent are found, sh is not. */
+	make_dirs(bin);
+	cr_assert_eq(symlink(run_ok(NULL, "command -v git"), strf("%s/git", bin)), 0);
+	watch("no-shell");
+	run(&r, repo, "PATH=%s:%s exec %s/git agent spawn --run=true 'No shell'", sh_quote(build_dir),
+	    sh_quote(bin), sh_quote(bin));
+	assert_status(&r, 128);
+	cr_assert_str_eq(r.err, strf("fatal: the agent of task 'no-shell' could not start; "
+				     "see '%s'\n", log));
+	wait_done("no-shell");
+	assert_contains(read_file(log), "attempt 1 of 1: true\n"
+			"git agent: cannot run sh: No such file or directory\n");
+	cr_assert_eq(trace_count(events(), "agent.started", "no-shell"), 0);
+	cr_assert_eq(trace_count(events(), "agent.exited", "no-shell"), 0);
+}
+
 Test(run, run_implies_create_over_agent_mode)
 {
 	run_ok(repo, "git config agent.mode dry-run && git config agent.command true");
