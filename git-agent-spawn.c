@@ -47,6 +47,7 @@ static const char usage_text[] =
 	"    --json                print one JSON object\n";
 
 #define DIRTY_PATHS_SHOWN 10
+#define FREE_AND_NULL(p) (free(p), (p) = NULL)
 
 struct spawn_options {
 	int mode;		/* -1: agent.mode */
@@ -438,23 +439,28 @@ static void update_record(struct spawn *sp, enum task_status status)
  */
 static int create_record(struct spawn *sp, const char *path)
 {
-	char *tmp = xstrfmt("%s.new-%ld", path, (long)getpid());
-	int fd, ret;
+	char *tmp;
+	int fd, ret, saved;
 
 	if (mkdir_p(sp->repo.record_dir, 0777) < 0)
 		die_errno("cannot create '%s'", sp->repo.record_dir);
+	tmp = xstrfmt("%s.new-%ld", path, (long)getpid());
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0 || flock(fd, LOCK_EX) < 0 || task_write_fd(fd, &sp->task) < 0) {
-		int saved = errno;
-
+		saved = errno;
 		unlink(tmp);
+		free(tmp);
 		errno = saved;
 		die_errno("cannot create the task record '%s'", esc(path));
 	}
 	ret = link(tmp, path);
-	if (ret < 0 && errno != EEXIST)
-		die_errno("cannot create the task record '%s'", path);
+	saved = errno;
 	unlink(tmp);
+	if (ret < 0 && saved != EEXIST) {
+		free(tmp);
+		errno = saved;
+		die_errno("cannot create the task record '%s'", esc(path));
+	}
 	free(tmp);
 	if (ret < 0) {
 		close(fd);
@@ -567,53 +573,61 @@ static char *candidate_slug(const char *base, unsigned n)
 	return xstrfmt("%.*s%s", (int)keep, base, suffix);
 }
 
+/*
+ * What reserve_task() is trying, in a global: a fatal error half-way (a full
+ * disk, a read-only record directory) must not leave it unreachable, which
+ * LeakSanitizer would report as a leak.
+ */
+static struct {
+	char *base_slug, *parent, *slug, *path;
+} reserving;
+
 /* Finds the task's slug and holds its record: -2, -3, ... when taken. */
 static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 {
 	struct agent_repo *r = &sp->repo;
 	const char *prefix = o->agent ? o->agent : r->config.branch_prefix;
-	char *base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
-	char *parent = folder_parent(r, o);
 	unsigned n, retries = 0;
 
+	reserving.base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
+	reserving.parent = folder_parent(r, o);
 	check_branch_prefix(r, prefix);
 	for (n = 1; n < 10000; n++) {
-		char *slug = candidate_slug(base_slug, n), *path;
 		enum claim claim = CLAIM_TAKEN;
 		struct stat st;
 		int fd;
 
-		path = task_record_path(r, slug);
-		fill_task(sp, slug, prefix, parent);
-		fd = open(path, O_RDWR | O_CLOEXEC);
+		reserving.slug = candidate_slug(reserving.base_slug, n);
+		reserving.path = task_record_path(r, reserving.slug);
+		fill_task(sp, reserving.slug, prefix, reserving.parent);
+		fd = open(reserving.path, O_RDWR | O_CLOEXEC);
 		if (fd >= 0) {
-			claim = claim_existing(sp, o, path, fd);
+			claim = claim_existing(sp, o, reserving.path, fd);
 			if (claim != CLAIM_OK)
 				close(fd);
 		} else if (errno != ENOENT) {
-			die_errno("cannot open the task record '%s'", path);
+			die_errno("cannot open the task record '%s'", reserving.path);
 		} else if (!branch_is_taken(r, sp->task.branch) && lstat(sp->task.worktree, &st) < 0 &&
 			   lstat(sp->task.folder, &st) < 0) {
-			claim = create_record(sp, path) < 0 ? CLAIM_RETRY : CLAIM_OK;
+			claim = create_record(sp, reserving.path) < 0 ? CLAIM_RETRY : CLAIM_OK;
 		}
-		free(path);
+		FREE_AND_NULL(reserving.path);
 		if (claim == CLAIM_RETRY && ++retries > 100)
-			die("cannot reserve task '%s': its record keeps changing under us", slug);
-		if (claim == CLAIM_RETRY) {
+			die("cannot reserve task '%s': its record keeps changing under us",
+			    reserving.slug);
+		if (claim == CLAIM_RETRY)
 			n--;
-		} else if (claim == CLAIM_OK) {
-			free(slug);
-			break;
-		} else if (o->name) {
+		else if (claim == CLAIM_TAKEN && o->name)
 			die("task '%s' already exists; choose another --name, or review or "
-			    "abandon the existing task", slug);
-		}
-		free(slug);
+			    "abandon the existing task", reserving.slug);
+		FREE_AND_NULL(reserving.slug);
+		if (claim == CLAIM_OK)
+			break;
 	}
 	if (n >= 10000)
-		die("no free task name for '%s'", base_slug);
-	free(base_slug);
-	free(parent);
+		die("no free task name for '%s'", reserving.base_slug);
+	FREE_AND_NULL(reserving.base_slug);
+	FREE_AND_NULL(reserving.parent);
 }
 
 

@@ -107,17 +107,6 @@ static char *fence_payload(void)
 	return text;
 }
 
-/* Every payload at once. */
-static char *whole_corpus(void)
-{
-	char *text = fence_payload();
-	size_t i;
-
-	for (i = 0; i < CORPUS_NR; i++)
-		text = strf("%s\n%s", text, corpus[i].text);
-	return text;
-}
-
 /* No command from the corpus ran: no PWNED in the sandbox, here or in /tmp. */
 static void assert_nothing_ran(void)
 {
