@@ -1,10 +1,12 @@
 /*
  * Reading the event log: one strict pass over a line checks it is a JSON
  * object in UTF-8 and finds the top-level fields the reader needs, without
- * building a tree. The fuzz targets and the unit tests call these too.
+ * building a tree; and the filters of `git agent trace` on what it read.
+ * The fuzz targets and the unit tests call these too.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -435,6 +437,130 @@ long long json_span_int(const struct json_span *s, long long fallback)
 		v = v * 10 + (s->p[i] - '0');
 	}
 	return neg ? -v : v;
+}
+
+/* Filters */
+
+/* The longest run of plain text in a glob: every match holds it. */
+static char *glob_literal(const char *glob)
+{
+	const char *p = glob, *best = NULL;
+	size_t best_len = 0;
+
+	while (*p) {
+		size_t n = strcspn(p, "*?[]\\");
+
+		if (n > best_len)
+			best = p, best_len = n;
+		p += n;
+		if (*p)
+			p++;
+	}
+	return best_len ? xstrndup(best, best_len) : NULL;
+}
+
+/* Text that a JSON writer only escapes out of spite, and which a backslash needle covers. */
+static int plain_json_text(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return 0;
+	return 1;
+}
+
+/*
+ * Lines that cannot match are skipped unparsed: a line can only hold a
+ * task, event or text when it holds its literal text, or an escape that
+ * might spell it.
+ */
+void event_filter_needles(struct event_filter *f, int by_agent)
+{
+	const struct strlist *from = f->tasks.nr ? &f->tasks :
+		by_agent ? NULL : f->events.nr ? &f->events : NULL;
+	size_t i;
+
+	if (from) {
+		for (i = 0; i < from->nr; i++) {
+			char *lit = glob_literal(from->items[i]);
+
+			if (!lit || !plain_json_text(lit)) {
+				free(lit);
+				strlist_clear(&f->needles);
+				return;
+			}
+			strlist_push(&f->needles, lit);
+			free(lit);
+		}
+	} else if (f->grep && !by_agent && *f->grep && plain_json_text(f->grep)) {
+		strlist_push(&f->needles, f->grep);
+	}
+	if (f->needles.nr)
+		strlist_push(&f->needles, "\\");
+}
+
+static int glob_any(const struct strlist *globs, const struct json_span *s, struct strbuf *tmp)
+{
+	size_t i;
+
+	if (s->type != 's')
+		return 0;
+	json_span_text(s, tmp);
+	if (!tmp->buf || memchr(tmp->buf, '\0', tmp->len))
+		return 0;
+	for (i = 0; i < globs->nr; i++)
+		if (!fnmatch(globs->items[i], tmp->buf, 0))
+			return 1;
+	return 0;
+}
+
+static int json_holds_text(json_t *j, const char *text)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return !!memmem(json_string_value(j), json_string_length(j), text, strlen(text));
+	case JSON_OBJECT:
+		json_object_foreach(j, key, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int event_filter_match(const struct event_filter *f, const char *line, size_t len,
+		       const struct event_line *ev, struct strbuf *tmp)
+{
+	if (f->tasks.nr && !glob_any(&f->tasks, &ev->task, tmp))
+		return 0;
+	if (f->events.nr && !glob_any(&f->events, &ev->event, tmp))
+		return 0;
+	if ((f->since_set && ev->when < f->since) || (f->until_set && ev->when > f->until))
+		return 0;
+	if (f->grep) {
+		json_error_t err;
+		json_t *j;
+		int found;
+
+		if (!memmem(line, len, f->grep, strlen(f->grep)) && !memchr(line, '\\', len))
+			return 0;
+		if (!(j = json_loadb(line, len, JSON_ALLOW_NUL, &err)))
+			return 0;
+		found = json_holds_text(j, f->grep);
+		json_decref(j);
+		if (!found)
+			return 0;
+	}
+	return 1;
 }
 
 /* Times */
