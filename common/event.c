@@ -214,13 +214,37 @@ static int scan_literal(struct scanner *s, const char *word, char type, struct j
 
 static int scan_value(struct scanner *s, struct json_span *span, struct event_line *fields);
 
+static struct json_span *field_slot(struct event_line *ev, const struct json_span *key);
+
+/*
+ * Our writer never escapes a key, but another may spell "task" as
+ * "t\u0061sk": it is read as jq and jansson read it, so no line shows one
+ * task to them and another to us.
+ */
+static struct json_span *escaped_field_slot(struct event_line *ev, const struct json_span *key)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct json_span plain = *key, *slot = NULL;
+
+	if (key->len <= 6 * 10) {	/* no longer than "insertions" all in \uXXXX */
+		json_span_text(key, &text);
+		plain.p = text.buf;
+		plain.len = text.len;
+		plain.escaped = 0;
+		if (plain.len)
+			slot = field_slot(ev, &plain);
+	}
+	sb_release(&text);
+	return slot;
+}
+
 /* Which field of an event a top-level key names, or NULL: on every key of every line. */
 static struct json_span *field_slot(struct event_line *ev, const struct json_span *key)
 {
 	const char *k = key->p;
 
 	if (key->escaped)
-		return NULL;	/* an escaped key is never one of ours */
+		return escaped_field_slot(ev, key);
 	switch (key->len) {
 	case 2:
 		return !memcmp(k, "ts", 2) ? &ev->ts : NULL;
@@ -318,6 +342,20 @@ static int scan_value(struct scanner *s, struct json_span *span, struct event_li
 	}
 }
 
+/* The time of a "ts" string, escapes undone (ours has none). */
+static int span_time(const struct json_span *ts, long long *out)
+{
+	struct strbuf text = STRBUF_INIT;
+	int ret;
+
+	if (!ts->escaped)
+		return parse_event_time(ts->p, ts->len, out);
+	json_span_text(ts, &text);
+	ret = parse_event_time(text.buf ? text.buf : "", text.len, out);
+	sb_release(&text);
+	return ret;
+}
+
 const char *event_scan(const char *line, size_t len, struct event_line *out)
 {
 	struct scanner s = { line, line + len, 0 };
@@ -341,7 +379,7 @@ const char *event_scan(const char *line, size_t len, struct event_line *out)
 		return "no \"event\" field";
 	if (out->event.type != 's')
 		return "\"event\" is not a string";
-	if (out->ts.type != 's' || parse_event_time(out->ts.p, out->ts.len, &out->when) < 0)
+	if (out->ts.type != 's' || span_time(&out->ts, &out->when) < 0)
 		return "\"ts\" is not a time";
 	return NULL;
 }
@@ -441,20 +479,55 @@ long long json_span_int(const struct json_span *s, long long fallback)
 
 /* Filters */
 
-/* The longest run of plain text in a glob: every match holds it. */
+/*
+ * The ']' that ends the bracket expression opened at p, as fnmatch(3) reads
+ * it, or NULL when it does not end (fnmatch then takes the '[' as itself).
+ */
+static const char *bracket_end(const char *p)
+{
+	p++;
+	if (*p == '!' || *p == '^')
+		p++;
+	if (*p == ']')
+		p++;	/* a ']' first is a member */
+	for (; *p && *p != ']'; p++) {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *close = p + 2;
+
+			while (*close && !(close[0] == p[1] && close[1] == ']'))
+				close++;
+			if (!*close)
+				return NULL;
+			p = close + 1;
+		} else if (*p == '\\' && p[1]) {
+			p++;
+		}
+	}
+	return *p ? p : NULL;
+}
+
+/*
+ * The longest run of plain text in a glob, which every match holds; NULL
+ * when there is none, or when the glob is beyond this reading of it.
+ * Bracket expressions, wildcards and escaped characters end a run.
+ */
 static char *glob_literal(const char *glob)
 {
-	const char *p = glob, *best = NULL;
+	const char *p = glob, *run = glob, *best = NULL;
 	size_t best_len = 0;
 
-	while (*p) {
-		size_t n = strcspn(p, "*?[]\\");
-
-		if (n > best_len)
-			best = p, best_len = n;
-		p += n;
-		if (*p)
+	for (;; p++) {
+		if (*p && !strchr("*?[\\", *p))
+			continue;
+		if ((size_t)(p - run) > best_len)
+			best = run, best_len = (size_t)(p - run);
+		if (!*p)
+			break;
+		if (*p == '[' && !(p = bracket_end(p)))
+			return NULL;
+		if (*p == '\\' && p[1])
 			p++;
+		run = p + 1;
 	}
 	return best_len ? xstrndup(best, best_len) : NULL;
 }
@@ -513,28 +586,38 @@ static int glob_any(const struct strlist *globs, const struct json_span *s, stru
 	return 0;
 }
 
-static int json_holds_text(json_t *j, const char *text)
+/*
+ * Whether a string value of a line event_scan() accepted holds text: what
+ * --grep asks, read without a tree, so that no number too big for jansson
+ * can hide a line.
+ */
+static int values_hold(const char *line, size_t len, const char *text, struct strbuf *tmp)
 {
-	const char *key;
-	json_t *v;
-	size_t i;
+	struct scanner s = { line, line + len, 0 };
+	size_t n = strlen(text);
 
-	switch (json_typeof(j)) {
-	case JSON_STRING:
-		return !!memmem(json_string_value(j), json_string_length(j), text, strlen(text));
-	case JSON_OBJECT:
-		json_object_foreach(j, key, v)
-			if (json_holds_text(v, text))
+	while (s.p < s.end) {
+		struct json_span str;
+
+		if (*s.p != '"') {
+			s.p++;	/* outside strings a quote only opens one */
+			continue;
+		}
+		if (scan_string(&s, &str) < 0)
+			return 0;
+		skip_ws(&s);
+		if (s.p < s.end && *s.p == ':')
+			continue;	/* a key */
+		if (!str.escaped) {
+			if (memmem(str.p, str.len, text, n))
 				return 1;
-		return 0;
-	case JSON_ARRAY:
-		json_array_foreach(j, i, v)
-			if (json_holds_text(v, text))
-				return 1;
-		return 0;
-	default:
-		return 0;
+			continue;
+		}
+		json_span_text(&str, tmp);
+		if (tmp->len && memmem(tmp->buf, tmp->len, text, n))
+			return 1;
 	}
+	return 0;
 }
 
 int event_filter_match(const struct event_filter *f, const char *line, size_t len,
@@ -547,17 +630,9 @@ int event_filter_match(const struct event_filter *f, const char *line, size_t le
 	if ((f->since_set && ev->when < f->since) || (f->until_set && ev->when > f->until))
 		return 0;
 	if (f->grep) {
-		json_error_t err;
-		json_t *j;
-		int found;
-
 		if (!memmem(line, len, f->grep, strlen(f->grep)) && !memchr(line, '\\', len))
 			return 0;
-		if (!(j = json_loadb(line, len, JSON_ALLOW_NUL, &err)))
-			return 0;
-		found = json_holds_text(j, f->grep);
-		json_decref(j);
-		if (!found)
+		if (!values_hold(line, len, f->grep, tmp))
 			return 0;
 	}
 	return 1;
