@@ -586,10 +586,35 @@ static int glob_any(const struct strlist *globs, const struct json_span *s, stru
 	return 0;
 }
 
+static int json_holds_text(json_t *j, const char *text)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return !!memmem(json_string_value(j), json_string_length(j), text, strlen(text));
+	case JSON_OBJECT:
+		json_object_foreach(j, key, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
 /*
- * Whether a string value of a line event_scan() accepted holds text: what
- * --grep asks, read without a tree, so that no number too big for jansson
- * can hide a line.
+ * Whether any string value in a line holds text, read without a tree: for
+ * the lines event_scan() accepts and jansson cannot hold (a number beyond a
+ * double, "\u0000" in a key). Unlike the tree, it also sees the values of
+ * keys repeated later.
  */
 static int values_hold(const char *line, size_t len, const char *text, struct strbuf *tmp)
 {
@@ -608,16 +633,25 @@ static int values_hold(const char *line, size_t len, const char *text, struct st
 		skip_ws(&s);
 		if (s.p < s.end && *s.p == ':')
 			continue;	/* a key */
-		if (!str.escaped) {
-			if (memmem(str.p, str.len, text, n))
-				return 1;
-			continue;
-		}
 		json_span_text(&str, tmp);
 		if (tmp->len && memmem(tmp->buf, tmp->len, text, n))
 			return 1;
 	}
 	return 0;
+}
+
+/* --grep: on jansson's tree, where a repeated key's last value counts, as in jq. */
+static int event_holds_text(const char *line, size_t len, const char *text, struct strbuf *tmp)
+{
+	json_error_t err;
+	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+	int found;
+
+	if (!j)
+		return values_hold(line, len, text, tmp);
+	found = json_holds_text(j, text);
+	json_decref(j);
+	return found;
 }
 
 int event_filter_match(const struct event_filter *f, const char *line, size_t len,
@@ -632,7 +666,7 @@ int event_filter_match(const struct event_filter *f, const char *line, size_t le
 	if (f->grep) {
 		if (!memmem(line, len, f->grep, strlen(f->grep)) && !memchr(line, '\\', len))
 			return 0;
-		if (!values_hold(line, len, f->grep, tmp))
+		if (!event_holds_text(line, len, f->grep, tmp))
 			return 0;
 	}
 	return 1;

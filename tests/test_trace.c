@@ -271,6 +271,17 @@ Test(trace, grep_sees_lines_with_numbers_too_big_for_jansson)
 			    "numbers are not text");
 }
 
+/* As in jq: of a key given twice, the last value counts; the first is no value of the event. */
+Test(trace, grep_reads_a_repeated_key_as_jq_does)
+{
+	const char *twice = EV("2026-11-21T13:00:00.000Z", "note", "docs",
+			       ",\"message\":\"needle\",\"message\":\"hay\"");
+	char *repo = repo_with_log(strf("%s%s", sample, twice));
+
+	cr_assert_str_empty(run_ok(repo, "git agent trace --json --grep needle"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --grep hay")), twice);
+}
+
 Test(trace, n_prints_the_last_n_that_match)
 {
 	char *repo = repo_with_log(sample);
