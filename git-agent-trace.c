@@ -449,10 +449,10 @@ static const char *agent_of(struct trace *tr, struct task_summary *ts)
 		struct task t;
 
 		ts->agent_looked_up = 1;
-		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path) &&
-		    !task_parse(&t, text.buf ? text.buf : "", &err)) {
-			ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
-			task_release(&t);
+		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path)) {
+			if (!task_parse(&t, text.buf ? text.buf : "", &err))
+				ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
+			task_release(&t);	/* a record refused holds what was read of it */
 		}
 		sb_release(&text);
 		sb_release(&err);

@@ -318,7 +318,7 @@ struct task {
 
 /* Serialises a task as INI that inih reads back exactly. */
 void task_format(struct strbuf *out, const struct task *t);
-/* Parses a record; returns 0, or -1 with a message in err. */
+/* Parses a record; returns 0, or -1 with a message in err. Release t either way. */
 int task_parse(struct task *t, const char *text, struct strbuf *err);
 void task_release(struct task *t);
 /* Rewrites the record open (and locked) on fd in place; -1 with errno set. */

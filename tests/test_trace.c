@@ -227,6 +227,16 @@ Test(trace, agent_picks_the_tasks_of_one_agent)
 			 sample_lines("4"));
 }
 
+/* A record that does not parse names no agent, and leaks nothing (the sanitizer run checks). */
+Test(trace, agent_of_a_task_whose_record_is_incomplete_is_unknown)
+{
+	char *repo = repo_with_log(EV("2026-11-21T10:00:00.000Z", "note", "half", ""));
+
+	write_file(strf("%s/.git/agent/tasks/half.ini", repo),
+		   "[task]\nslug = half\ntitle = Half\nagent = claude\n", 0644);
+	cr_assert_str_empty(run_ok(repo, "git agent trace --json --agent claude"));
+}
+
 Test(trace, agent_of_a_real_task_comes_from_spawn)
 {
 	char *repo = make_repo("repo");
