@@ -101,12 +101,8 @@ struct table {
 };
 
 struct filter {
-	struct strlist tasks, events;
-	int since_set, until_set;
-	long long since, until;
-	const char *agent, *grep;
-	/* A line is parsed only when it holds one of these (none: every line). */
-	struct strlist needles;
+	struct event_filter match;	/* all but --agent */
+	const char *agent;
 	const char **next;		/* per needle: where it next occurs in the buffer */
 };
 
@@ -328,66 +324,6 @@ static void table_clear(struct table *t, int free_values)
 
 /* Filters */
 
-/* The longest run of plain text in a glob: every match holds it. */
-static char *glob_literal(const char *glob)
-{
-	const char *p = glob, *best = NULL;
-	size_t best_len = 0;
-
-	while (*p) {
-		size_t n = strcspn(p, "*?[]\\");
-
-		if (n > best_len)
-			best = p, best_len = n;
-		p += n;
-		if (*p)
-			p++;
-	}
-	return best_len ? xstrndup(best, best_len) : NULL;
-}
-
-/* Text that a JSON writer only escapes out of spite, and which a backslash needle covers. */
-static int plain_json_text(const char *s)
-{
-	for (; *s; s++)
-		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
-			return 0;
-	return 1;
-}
-
-/*
- * Lines that cannot match are skipped unparsed: a line can only hold a
- * task, event or text when it holds its literal text, or an escape that
- * might spell it. --agent learns each task's agent from all of its lines,
- * so only task names may narrow the lines then.
- */
-static void choose_needles(struct filter *f, const struct trace_options *o)
-{
-	const struct strlist *from = o->tasks.nr ? &o->tasks :
-		o->agent ? NULL : o->events.nr ? &o->events : NULL;
-	size_t i;
-
-	if (from) {
-		for (i = 0; i < from->nr; i++) {
-			char *lit = glob_literal(from->items[i]);
-
-			if (!lit || !plain_json_text(lit)) {
-				free(lit);
-				strlist_clear(&f->needles);
-				return;
-			}
-			strlist_push(&f->needles, lit);
-			free(lit);
-		}
-	} else if (o->grep && !o->agent && *o->grep && plain_json_text(o->grep)) {
-		strlist_push(&f->needles, o->grep);
-	}
-	if (f->needles.nr) {
-		strlist_push(&f->needles, "\\");
-		f->next = xcalloc(f->needles.nr, sizeof(*f->next));
-	}
-}
-
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -411,53 +347,18 @@ static int read_when(const char *arg, const char *option, int until, long long *
 
 static void set_up_filter(struct filter *f, const struct trace_options *o)
 {
+	struct event_filter *m = &f->match;
+
 	memset(f, 0, sizeof(*f));
-	f->tasks = o->tasks;
-	f->events = o->events;
+	m->tasks = o->tasks;
+	m->events = o->events;
+	m->grep = o->grep;
+	m->since_set = read_when(o->since, "--since", 0, &m->since);
+	m->until_set = read_when(o->until, "--until", 1, &m->until);
 	f->agent = o->agent;
-	f->grep = o->grep;
-	f->since_set = read_when(o->since, "--since", 0, &f->since);
-	f->until_set = read_when(o->until, "--until", 1, &f->until);
-	choose_needles(f, o);
-}
-
-static int glob_any(const struct strlist *globs, const struct json_span *s, struct strbuf *tmp)
-{
-	size_t i;
-
-	if (s->type != 's')
-		return 0;
-	json_span_text(s, tmp);
-	if (!tmp->buf || memchr(tmp->buf, '\0', tmp->len))
-		return 0;
-	for (i = 0; i < globs->nr; i++)
-		if (!fnmatch(globs->items[i], tmp->buf, 0))
-			return 1;
-	return 0;
-}
-
-static int json_holds_text(json_t *j, const char *text)
-{
-	const char *key;
-	json_t *v;
-	size_t i;
-
-	switch (json_typeof(j)) {
-	case JSON_STRING:
-		return !!memmem(json_string_value(j), json_string_length(j), text, strlen(text));
-	case JSON_OBJECT:
-		json_object_foreach(j, key, v)
-			if (json_holds_text(v, text))
-				return 1;
-		return 0;
-	case JSON_ARRAY:
-		json_array_foreach(j, i, v)
-			if (json_holds_text(v, text))
-				return 1;
-		return 0;
-	default:
-		return 0;
-	}
+	event_filter_needles(m, o->agent != NULL);
+	if (m->needles.nr)
+		f->next = xcalloc(m->needles.nr, sizeof(*f->next));
 }
 
 /* Tasks */
@@ -554,10 +455,10 @@ static const char *agent_of(struct trace *tr, struct task_summary *ts)
 		struct task t;
 
 		ts->agent_looked_up = 1;
-		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path) &&
-		    !task_parse(&t, text.buf ? text.buf : "", &err)) {
-			ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
-			task_release(&t);
+		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path)) {
+			if (!task_parse(&t, text.buf ? text.buf : "", &err))
+				ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
+			task_release(&t);	/* a record refused holds what was read of it */
 		}
 		sb_release(&text);
 		sb_release(&err);
@@ -924,27 +825,7 @@ static int event_matches(struct trace *tr, const char *line, size_t len, struct 
 		if (!agent || strcmp(agent, f->agent))
 			return 0;
 	}
-	if (f->tasks.nr && !glob_any(&f->tasks, &ev->task, &tr->text))
-		return 0;
-	if (f->events.nr && !glob_any(&f->events, &ev->event, &tr->text))
-		return 0;
-	if ((f->since_set && ev->when < f->since) || (f->until_set && ev->when > f->until))
-		return 0;
-	if (f->grep) {
-		json_error_t err;
-		json_t *j;
-		int found;
-
-		if (!memmem(line, len, f->grep, strlen(f->grep)) && !memchr(line, '\\', len))
-			return 0;
-		if (!(j = json_loadb(line, len, JSON_ALLOW_NUL, &err)))
-			return 0;
-		found = json_holds_text(j, f->grep);
-		json_decref(j);
-		if (!found)
-			return 0;
-	}
-	return 1;
+	return event_filter_match(&f->match, line, len, ev, &tr->text);
 }
 
 static void handle_line(struct trace *tr, const char *line, size_t len)
@@ -978,8 +859,8 @@ static const char *next_candidate(struct trace *tr)
 	const char *start = rd->buf + rd->pos, *end = rd->buf + rd->len, *best = end;
 	size_t i;
 
-	for (i = 0; i < f->needles.nr; i++) {
-		const char *n = f->needles.items[i];
+	for (i = 0; i < f->match.needles.nr; i++) {
+		const char *n = f->match.needles.items[i];
 
 		if (!f->next[i] || f->next[i] < start) {
 			f->next[i] = memmem(start, (size_t)(end - start), n, strlen(n));
@@ -1015,7 +896,7 @@ static void handle_lines(struct trace *tr)
 			rd->line++;
 			continue;
 		}
-		if (tr->filter.needles.nr) {
+		if (tr->filter.match.needles.nr) {
 			const char *cand = next_candidate(tr);
 
 			if (!cand) {
@@ -1069,7 +950,7 @@ static ssize_t fill(struct trace *tr)
 	rd->len += (size_t)n;
 	rd->offset += n;
 	if (tr->filter.next)	/* where needles occur is searched again */
-		memset(tr->filter.next, 0, tr->filter.needles.nr * sizeof(*tr->filter.next));
+		memset(tr->filter.next, 0, tr->filter.match.needles.nr * sizeof(*tr->filter.next));
 	return n;
 }
 
@@ -1088,11 +969,11 @@ static void finish_partial(struct trace *tr)
 
 	if (rd->pos >= rd->len || rd->discarding)
 		return;
-	for (i = 0; i + 1 < tr->filter.needles.nr; i++)	/* the last needle is "\\" */
-		if (memmem(rd->buf + rd->pos, rd->len - rd->pos, tr->filter.needles.items[i],
-			   strlen(tr->filter.needles.items[i])))
+	for (i = 0; i + 1 < tr->filter.match.needles.nr; i++)	/* the last needle is "\\" */
+		if (memmem(rd->buf + rd->pos, rd->len - rd->pos, tr->filter.match.needles.items[i],
+			   strlen(tr->filter.match.needles.items[i])))
 			break;
-	if (!tr->filter.needles.nr || i + 1 < tr->filter.needles.nr ||
+	if (!tr->filter.match.needles.nr || i + 1 < tr->filter.match.needles.nr ||
 	    memchr(rd->buf + rd->pos, '\\', rd->len - rd->pos))
 		bad_line(rd, "cut short at the end of the file");
 	rd->pos = rd->len;
@@ -1624,7 +1505,7 @@ static void trace_release(struct trace *tr)
 		close(tr->rd.fd);
 	free(tr->rd.buf);
 	free(tr->filter.next);
-	strlist_clear(&tr->filter.needles);
+	strlist_clear(&tr->filter.match.needles);
 	table_clear(&tr->tasks, 1);
 	table_clear(&tr->names, 0);
 	table_clear(&tr->agents, 0);

@@ -342,7 +342,7 @@ struct task {
 
 /* Serialises a task as INI that inih reads back exactly. */
 void task_format(struct strbuf *out, const struct task *t);
-/* Parses a record; returns 0, or -1 with a message in err. */
+/* Parses a record; returns 0, or -1 with a message in err. Release t either way. */
 int task_parse(struct task *t, const char *text, struct strbuf *err);
 void task_release(struct task *t);
 /* Rewrites the record open (and locked) on fd in place; -1 with errno set. */
@@ -431,6 +431,29 @@ void json_span_text(const struct json_span *s, struct strbuf *out);
 int json_span_is(const struct json_span *s, const char *text);
 /* An integer span's value, or fallback for anything else. */
 long long json_span_int(const struct json_span *s, long long fallback);
+
+/*
+ * What --task, --event, --since, --until and --grep ask of an event; --agent
+ * needs the lines before, and stays with the trace command.
+ */
+struct event_filter {
+	struct strlist tasks, events;	/* fnmatch(3) globs: one must match */
+	int since_set, until_set;
+	long long since, until;		/* milliseconds, both included */
+	const char *grep;		/* text in any string of the event */
+	/* A line without one of these cannot match, and is skipped unread (none: read all). */
+	struct strlist needles;
+};
+/*
+ * Picks the needles: the longest literal text of each --task glob (with no
+ * --task and no --agent, of each --event glob), else --grep's text, plus a
+ * backslash, as an escape may spell any of them. by_agent: --agent learns a
+ * task's agent from all its lines, so only --task may narrow the lines.
+ */
+void event_filter_needles(struct event_filter *f, int by_agent);
+/* Whether an event event_scan() read from line passes; tmp is scratch space. */
+int event_filter_match(const struct event_filter *f, const char *line, size_t len,
+		       const struct event_line *ev, struct strbuf *tmp);
 
 /*
  * ISO-8601: YYYY-MM-DD[(T| )HH:MM[:SS[.fff]]][Z|+HH[:MM]]. Without a zone the

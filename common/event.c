@@ -1,10 +1,12 @@
 /*
  * Reading the event log: one strict pass over a line checks it is a JSON
  * object in UTF-8 and finds the top-level fields the reader needs, without
- * building a tree. The fuzz targets and the unit tests call these too.
+ * building a tree; and the filters of `git agent trace` on what it read.
+ * The fuzz targets and the unit tests call these too.
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <fnmatch.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,13 +214,37 @@ static int scan_literal(struct scanner *s, const char *word, char type, struct j
 
 static int scan_value(struct scanner *s, struct json_span *span, struct event_line *fields);
 
+static struct json_span *field_slot(struct event_line *ev, const struct json_span *key);
+
+/*
+ * Our writer never escapes a key, but another may spell "task" as
+ * "t\u0061sk": it is read as jq and jansson read it, so no line shows one
+ * task to them and another to us.
+ */
+static struct json_span *escaped_field_slot(struct event_line *ev, const struct json_span *key)
+{
+	struct strbuf text = STRBUF_INIT;
+	struct json_span plain = *key, *slot = NULL;
+
+	if (key->len <= 6 * 10) {	/* no longer than "insertions" all in \uXXXX */
+		json_span_text(key, &text);
+		plain.p = text.buf;
+		plain.len = text.len;
+		plain.escaped = 0;
+		if (plain.len)
+			slot = field_slot(ev, &plain);
+	}
+	sb_release(&text);
+	return slot;
+}
+
 /* Which field of an event a top-level key names, or NULL: on every key of every line. */
 static struct json_span *field_slot(struct event_line *ev, const struct json_span *key)
 {
 	const char *k = key->p;
 
 	if (key->escaped)
-		return NULL;	/* an escaped key is never one of ours */
+		return escaped_field_slot(ev, key);
 	switch (key->len) {
 	case 2:
 		return !memcmp(k, "ts", 2) ? &ev->ts : NULL;
@@ -319,6 +345,20 @@ static int scan_value(struct scanner *s, struct json_span *span, struct event_li
 	}
 }
 
+/* The time of a "ts" string, escapes undone (ours has none). */
+static int span_time(const struct json_span *ts, long long *out)
+{
+	struct strbuf text = STRBUF_INIT;
+	int ret;
+
+	if (!ts->escaped)
+		return parse_event_time(ts->p, ts->len, out);
+	json_span_text(ts, &text);
+	ret = parse_event_time(text.buf ? text.buf : "", text.len, out);
+	sb_release(&text);
+	return ret;
+}
+
 const char *event_scan(const char *line, size_t len, struct event_line *out)
 {
 	struct scanner s = { line, line + len, 0 };
@@ -342,7 +382,7 @@ const char *event_scan(const char *line, size_t len, struct event_line *out)
 		return "no \"event\" field";
 	if (out->event.type != 's')
 		return "\"event\" is not a string";
-	if (out->ts.type != 's' || parse_event_time(out->ts.p, out->ts.len, &out->when) < 0)
+	if (out->ts.type != 's' || span_time(&out->ts, &out->when) < 0)
 		return "\"ts\" is not a time";
 	return NULL;
 }
@@ -438,6 +478,201 @@ long long json_span_int(const struct json_span *s, long long fallback)
 		v = v * 10 + (s->p[i] - '0');
 	}
 	return neg ? -v : v;
+}
+
+/* Filters */
+
+/*
+ * The ']' that ends the bracket expression opened at p, as fnmatch(3) reads
+ * it, or NULL when it does not end (fnmatch then takes the '[' as itself).
+ */
+static const char *bracket_end(const char *p)
+{
+	p++;
+	if (*p == '!' || *p == '^')
+		p++;
+	if (*p == ']')
+		p++;	/* a ']' first is a member */
+	for (; *p && *p != ']'; p++) {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *close = p + 2;
+
+			while (*close && !(close[0] == p[1] && close[1] == ']'))
+				close++;
+			if (!*close)
+				return NULL;
+			p = close + 1;
+		} else if (*p == '\\' && p[1]) {
+			p++;
+		}
+	}
+	return *p ? p : NULL;
+}
+
+/*
+ * The longest run of plain text in a glob, which every match holds; NULL
+ * when there is none, or when the glob is beyond this reading of it.
+ * Bracket expressions, wildcards and escaped characters end a run.
+ */
+static char *glob_literal(const char *glob)
+{
+	const char *p = glob, *run = glob, *best = NULL;
+	size_t best_len = 0;
+
+	for (;; p++) {
+		if (*p && !strchr("*?[\\", *p))
+			continue;
+		if ((size_t)(p - run) > best_len)
+			best = run, best_len = (size_t)(p - run);
+		if (!*p)
+			break;
+		if (*p == '[' && !(p = bracket_end(p)))
+			return NULL;
+		if (*p == '\\' && p[1])
+			p++;
+		run = p + 1;
+	}
+	return best_len ? xstrndup(best, best_len) : NULL;
+}
+
+/* Text that a JSON writer only escapes out of spite, and which a backslash needle covers. */
+static int plain_json_text(const char *s)
+{
+	for (; *s; s++)
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20)
+			return 0;
+	return 1;
+}
+
+/*
+ * Lines that cannot match are skipped unparsed: a line can only hold a
+ * task, event or text when it holds its literal text, or an escape that
+ * might spell it.
+ */
+void event_filter_needles(struct event_filter *f, int by_agent)
+{
+	const struct strlist *from = f->tasks.nr ? &f->tasks :
+		by_agent ? NULL : f->events.nr ? &f->events : NULL;
+	size_t i;
+
+	if (from) {
+		for (i = 0; i < from->nr; i++) {
+			char *lit = glob_literal(from->items[i]);
+
+			if (!lit || !plain_json_text(lit)) {
+				free(lit);
+				strlist_clear(&f->needles);
+				return;
+			}
+			strlist_push(&f->needles, lit);
+			free(lit);
+		}
+	} else if (f->grep && !by_agent && *f->grep && plain_json_text(f->grep)) {
+		strlist_push(&f->needles, f->grep);
+	}
+	if (f->needles.nr)
+		strlist_push(&f->needles, "\\");
+}
+
+static int glob_any(const struct strlist *globs, const struct json_span *s, struct strbuf *tmp)
+{
+	size_t i;
+
+	if (s->type != 's')
+		return 0;
+	json_span_text(s, tmp);
+	if (!tmp->buf || memchr(tmp->buf, '\0', tmp->len))
+		return 0;
+	for (i = 0; i < globs->nr; i++)
+		if (!fnmatch(globs->items[i], tmp->buf, 0))
+			return 1;
+	return 0;
+}
+
+static int json_holds_text(json_t *j, const char *text)
+{
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	switch (json_typeof(j)) {
+	case JSON_STRING:
+		return !!memmem(json_string_value(j), json_string_length(j), text, strlen(text));
+	case JSON_OBJECT:
+		json_object_foreach(j, key, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	case JSON_ARRAY:
+		json_array_foreach(j, i, v)
+			if (json_holds_text(v, text))
+				return 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Whether any string value in a line holds text, read without a tree: for
+ * the lines event_scan() accepts and jansson cannot hold (a number beyond a
+ * double, "\u0000" in a key). Unlike the tree, it also sees the values of
+ * keys repeated later.
+ */
+static int values_hold(const char *line, size_t len, const char *text, struct strbuf *tmp)
+{
+	struct scanner s = { line, line + len, 0 };
+	size_t n = strlen(text);
+
+	while (s.p < s.end) {
+		struct json_span str;
+
+		if (*s.p != '"') {
+			s.p++;	/* outside strings a quote only opens one */
+			continue;
+		}
+		if (scan_string(&s, &str) < 0)
+			return 0;
+		skip_ws(&s);
+		if (s.p < s.end && *s.p == ':')
+			continue;	/* a key */
+		json_span_text(&str, tmp);
+		if (tmp->len && memmem(tmp->buf, tmp->len, text, n))
+			return 1;
+	}
+	return 0;
+}
+
+/* --grep: on jansson's tree, where a repeated key's last value counts, as in jq. */
+static int event_holds_text(const char *line, size_t len, const char *text, struct strbuf *tmp)
+{
+	json_error_t err;
+	json_t *j = json_loadb(line, len, JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, &err);
+	int found;
+
+	if (!j)
+		return values_hold(line, len, text, tmp);
+	found = json_holds_text(j, text);
+	json_decref(j);
+	return found;
+}
+
+int event_filter_match(const struct event_filter *f, const char *line, size_t len,
+		       const struct event_line *ev, struct strbuf *tmp)
+{
+	if (f->tasks.nr && !glob_any(&f->tasks, &ev->task, tmp))
+		return 0;
+	if (f->events.nr && !glob_any(&f->events, &ev->event, tmp))
+		return 0;
+	if ((f->since_set && ev->when < f->since) || (f->until_set && ev->when > f->until))
+		return 0;
+	if (f->grep) {
+		if (!memmem(line, len, f->grep, strlen(f->grep)) && !memchr(line, '\\', len))
+			return 0;
+		if (!event_holds_text(line, len, f->grep, tmp))
+			return 0;
+	}
+	return 1;
 }
 
 /* Times */

@@ -94,6 +94,27 @@ static void canonicalize_key(char *key)
 		*p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
 }
 
+/* git's isspace(): what separates the pairs, and is trimmed off an old-format key. */
+static int is_git_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void trim_git_space(struct strbuf *sb)
+{
+	size_t start = 0;
+
+	while (sb->len && is_git_space(sb->buf[sb->len - 1]))
+		sb->len--;
+	while (start < sb->len && is_git_space(sb->buf[start]))
+		start++;
+	if (!sb->buf)
+		return;
+	memmove(sb->buf, sb->buf + start, sb->len - start);
+	sb->len -= start;
+	sb->buf[sb->len] = '\0';
+}
+
 /* Reads one shell-single-quoted word as git's sq_quote writes it. */
 static const char *sq_dequote_word(const char *p, struct strbuf *out)
 {
@@ -128,7 +149,7 @@ int parse_config_parameters(const char *env, struct config_param **out, size_t *
 		struct strbuf key = STRBUF_INIT, value = STRBUF_INIT;
 		int has_value = 0;
 
-		while (*p == ' ' || *p == '\t' || *p == '\n')
+		while (is_git_space(*p))
 			p++;
 		if (!*p)
 			break;
@@ -143,7 +164,7 @@ int parse_config_parameters(const char *env, struct config_param **out, size_t *
 				has_value = 1;
 			}
 		} else {
-			/* Old format: 'key=value'. */
+			/* Old format: 'key=value', the key trimmed as git does. */
 			char *eq = key.buf ? strchr(key.buf, '=') : NULL;
 
 			if (eq) {
@@ -152,8 +173,9 @@ int parse_config_parameters(const char *env, struct config_param **out, size_t *
 				*eq = '\0';
 				has_value = 1;
 			}
+			trim_git_space(&key);
 		}
-		if (*p && *p != ' ' && *p != '\t' && *p != '\n') {
+		if (*p && !is_git_space(*p)) {
 bad:
 			sb_release(&key);
 			sb_release(&value);

@@ -201,7 +201,9 @@ static int handle_line(void *user, const char *section, const char *name,
 		st->task->port = atoi(decoded.buf ? decoded.buf : "0");
 		st->last = NULL;
 	} else if (!strcmp(name, "changes-round")) {
-		st->task->changes_round = atoi(decoded.buf ? decoded.buf : "0");
+		int round = atoi(decoded.buf ? decoded.buf : "0");
+
+		st->task->changes_round = round < 0 ? -1 : round;	/* below 0: none, as written */
 		st->last = NULL;
 	} else if ((slot = field(st->task, name))) {
 		free(*slot);

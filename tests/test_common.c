@@ -6,6 +6,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -1414,6 +1415,82 @@ Test(config, empty_string_gives_no_pairs)
 	free_config_params(p, nr);
 }
 
+/* Found by fuzz_config_params: git trims an old-format key and splits on CR too. */
+Test(config, old_format_key_is_trimmed_as_git_does)
+{
+	size_t nr;
+	struct config_param *p = parse_ok("'\tAgent.Mode =create' ' agent.fetch\r'", &nr);
+
+	cr_assert_eq(nr, 2);
+	assert_param(&p[0], "agent.mode", "create");
+	assert_param(&p[1], "agent.fetch", NULL);
+	free_config_params(p, nr);
+}
+
+Test(config, carriage_return_separates_pairs_as_in_git)
+{
+	size_t nr;
+	struct config_param *p = parse_ok("'agent.mode'='create'\r'agent.base'='main'\r", &nr);
+
+	cr_assert_eq(nr, 2);
+	assert_param(&p[0], "agent.mode", "create");
+	assert_param(&p[1], "agent.base", "main");
+	free_config_params(p, nr);
+}
+
+/*
+ * The GIT_CONFIG_PARAMETERS seeds of fuzz_config_params (strings git 2.39
+ * wrote, and the inputs that found bugs) read as git itself reads them.
+ */
+Test(config, agrees_with_git_on_the_fuzz_seeds, .init = sandbox_setup, .fini = sandbox_teardown)
+{
+	char *dir = strf("%s/tests/fuzz/corpus/config_params", build_dir);
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int compared = 0;
+
+	cr_assert_not_null(d, "cannot open %s", dir);
+	while ((de = readdir(d))) {
+		char *env, *entry, *end;
+		struct config_param *p = NULL;
+		struct result r;
+		size_t nr = 0, i = 0;
+
+		if (de->d_name[0] == '.')
+			continue;
+		env = read_file(strf("%s/%s", dir, de->d_name));
+		run(&r, NULL, "GIT_CONFIG_PARAMETERS=%s git config -z --list --show-scope",
+		    sh_quote(env));
+		if (r.status)
+			continue;	/* git refuses it: it never reaches us */
+		cr_assert_eq(parse_config_parameters(env, &p, &nr), 0, "%s: git reads it, we do not",
+			     de->d_name);
+		for (entry = r.out; entry < r.out + r.out_len; entry = end + 1) {
+			char *key = entry + strlen(entry) + 1, *nl;
+
+			end = key + strlen(key);
+			if (strcmp(entry, "command"))
+				continue;	/* the sandbox's own configuration */
+			cr_assert_lt(i, nr, "%s: git reads more pairs", de->d_name);
+			nl = strchr(key, '\n');
+			if (nl)
+				*nl = '\0';
+			cr_assert_str_eq(p[i].key, key, "%s", de->d_name);
+			if (nl)
+				cr_assert_str_eq(p[i].value ? p[i].value : "(none)", nl + 1, "%s: %s",
+						 de->d_name, key);
+			else
+				cr_assert_null(p[i].value, "%s: %s", de->d_name, key);
+			i++;
+		}
+		cr_assert_eq(i, nr, "%s: git reads %zu pairs, we %zu", de->d_name, i, nr);
+		free_config_params(p, nr);
+		compared++;
+	}
+	closedir(d);
+	cr_assert_geq(compared, 5, "only %d seeds that git reads", compared);
+}
+
 static const char *malformed[] = {
 	"'agent.mode",
 	"'agent.mode'='create",
@@ -1802,6 +1879,37 @@ Test(task_record, minimal_record_gets_defaults)
 	cr_assert_eq(t.status, TASK_CREATING, "a record without a status is half-made");
 	task_release(&t);
 	sb_release(&err);
+}
+
+/*
+ * Found writing fuzz_task_record (its round trip fails on it): a negative
+ * changes-round was kept, task_format() leaves it out, and the record read
+ * back had another.
+ */
+Test(task_record, changes_round_below_zero_is_none)
+{
+	static const char base[] = "[task]\nslug = x\ntitle = y\nbranch = b\nworktree = /w\n"
+				   "folder = /f\n";
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+	char *negative = xstrfmt("%schanges-round = -3\n", base);
+	char *zero = xstrfmt("%schanges-round = 0\n", base);
+	struct task t;
+
+	cr_assert_eq(task_parse(&t, negative, &err), 0, "%s", sbtext(&err));
+	cr_assert_eq(t.changes_round, -1);
+	task_release(&t);
+	cr_assert_eq(task_parse(&t, zero, &err), 0);
+	cr_assert_eq(t.changes_round, 0);
+	t.changes_round = 2;
+	task_format(&text, &t);
+	task_release(&t);
+	cr_assert_eq(task_parse(&t, text.buf, &err), 0);
+	cr_assert_eq(t.changes_round, 2);
+	task_release(&t);
+	sb_release(&text);
+	sb_release(&err);
+	free(negative);
+	free(zero);
 }
 
 /* ------------------------------------------------------------------ */

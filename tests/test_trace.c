@@ -135,6 +135,29 @@ Test(trace, task_names_filter_and_take_globs)
 	cr_assert_str_empty(run_ok(repo, "git agent trace --json billing"));
 }
 
+/*
+ * Found by fuzz_trace_line: the text searched for to skip lines was taken
+ * from inside a bracket expression, so '[ab]cd' looked for "ab" and missed
+ * "acd".
+ */
+Test(trace, globs_with_bracket_expressions_find_their_tasks)
+{
+	char *repo = repo_with_log(sample);
+
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json '[abcd]ocs'")),
+			 sample_lines("6"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json '[[:alpha:]]ocs'")),
+			 sample_lines("6"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json '[!xyz-q]ocs' "
+					     "'billing-[[:alpha:]]ix'")),
+			 sample_lines("3,6"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --event "
+					     "'[abcdefghijklmnopq]erge.done'")),
+			 sample_lines("5"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --event 'x[' "
+					     "--event '[]]'")), "\n", "an unended '[' is itself");
+}
+
 Test(trace, event_globs_are_repeatable_and_either_matches)
 {
 	char *repo = repo_with_log(sample);
@@ -204,6 +227,16 @@ Test(trace, agent_picks_the_tasks_of_one_agent)
 			 sample_lines("4"));
 }
 
+/* A record that does not parse names no agent, and leaks nothing (the sanitizer run checks). */
+Test(trace, agent_of_a_task_whose_record_is_incomplete_is_unknown)
+{
+	char *repo = repo_with_log(EV("2026-11-21T10:00:00.000Z", "note", "half", ""));
+
+	write_file(strf("%s/.git/agent/tasks/half.ini", repo),
+		   "[task]\nslug = half\ntitle = Half\nagent = claude\n", 0644);
+	cr_assert_str_empty(run_ok(repo, "git agent trace --json --agent claude"));
+}
+
 Test(trace, agent_of_a_real_task_comes_from_spawn)
 {
 	char *repo = make_repo("repo");
@@ -225,6 +258,38 @@ Test(trace, grep_finds_text_in_values)
 	cr_assert_eq(count_lines(run_ok(repo, "git agent trace --json --grep '\"quoted\"'")), 1);
 	/* Keys are not values. */
 	cr_assert_str_empty(run_ok(repo, "git agent trace --json --grep files_changed"));
+}
+
+/*
+ * Found by fuzz_trace_line: --grep parsed each line with jansson, which
+ * refuses integers beyond 64 bits and reals beyond a double, so such a line
+ * never matched, though it is an event (the scanner takes it).
+ */
+Test(trace, grep_sees_lines_with_numbers_too_big_for_jansson)
+{
+	const char *big = EV("2026-11-21T13:00:00.000Z", "note", "docs",
+			     ",\"n\":987654321987654321987654321,\"message\":\"needle\"");
+	const char *huge = EV("2026-11-21T13:00:01.000Z", "note", "docs",
+			      ",\"x\":[1e400,{\"needle\":\"ne\\u0065dle in a key's value\"}]");
+	char *repo = repo_with_log(strf("%s%s%s", sample, big, huge));
+
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --grep needle")),
+			 strf("%s%s", big, huge));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --grep 'in a key'")),
+			 huge);
+	cr_assert_str_empty(run_ok(repo, "git agent trace --json --grep 98765432198"),
+			    "numbers are not text");
+}
+
+/* As in jq: of a key given twice, the last value counts; the first is no value of the event. */
+Test(trace, grep_reads_a_repeated_key_as_jq_does)
+{
+	const char *twice = EV("2026-11-21T13:00:00.000Z", "note", "docs",
+			       ",\"message\":\"needle\",\"message\":\"hay\"");
+	char *repo = repo_with_log(strf("%s%s", sample, twice));
+
+	cr_assert_str_empty(run_ok(repo, "git agent trace --json --grep needle"));
+	cr_assert_str_eq(strf("%s\n", run_ok(repo, "git agent trace --json --grep hay")), twice);
 }
 
 Test(trace, n_prints_the_last_n_that_match)
@@ -824,6 +889,27 @@ Test(trace, scanner_accepts_json_objects_and_names_what_is_wrong)
 	cr_assert_str_eq(scan("{\"ts\":\"2026-11-21\",\"event\":\"a\"}"), "\"ts\" is not a time");
 	cr_assert_null(scan("{\"ts\":\"2026-11-21T10:00:00.5+05:30\",\"event\":\"a\"}"));
 	cr_assert_null(scan("  {\"event\":\"a\",\"ts\":\"2026-11-21 10:00\"}  "));
+}
+
+/*
+ * Found by fuzz_trace_line (against jansson): an escaped key or "ts" was
+ * passed over, so a line showed jq one task and us another.
+ */
+Test(trace, scanner_reads_escaped_keys_and_times_as_jansson_does)
+{
+	struct event_line ev;
+	const char *spoof = "{\"ts\":\"2026-11-21T10:00:00Z\",\"event\":\"e\",\"task\":\"a\","
+			    "\"t\\u0061sk\":\"b\",\"\\u0072ound\":3}";
+	const char *ts = "{\"ts\":\"2026-11-21T10:00:00\\u005a\",\"ev\\u0065nt\":\"e\"}";
+
+	cr_assert_null(event_scan(spoof, strlen(spoof), &ev));
+	cr_assert(json_span_is(&ev.task, "b"), "the last \"task\" counts, as in jansson");
+	cr_assert_eq(json_span_int(&ev.round, -1), 3);
+	cr_assert_null(event_scan(ts, strlen(ts), &ev));
+	cr_assert_eq(ev.when, 1795255200000LL);
+	cr_assert(json_span_is(&ev.event, "e"));
+	cr_assert_str_eq(scan("{\"ts\":\"2026-11-21T10:00:00Z\",\"ev\\u0065nt\":1}"),
+			 "\"event\" is not a string");
 }
 
 Test(trace, scanner_survives_deep_nesting)

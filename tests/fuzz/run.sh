@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs each libFuzzer target for a number of seconds on a scratch copy of its
-# seeds (tests/fuzz/corpus/<name>/ for fuzz_<name>), so the inputs it finds
-# never dirty the tree, and prints its executions and their rate. A crash, a
+# seeds (tests/fuzz/corpus/<name>/ for fuzz_<name>, with the dictionary
+# tests/fuzz/<name>.dict when there is one), so the inputs it finds never
+# dirty the tree, and prints its executions and their rate. A crash, a
 # leak or a failed property fails the run; the input that did it is kept in
 # tests/fuzz/build/crashes/ (add it to the corpus once the bug is fixed).
 #
@@ -36,9 +37,11 @@ for target; do
 	if [ -d "$here/corpus/$name" ]; then
 		find "$here/corpus/$name" -type f -exec cp {} "$corpus" \;
 	fi
+	dict=
+	[ -f "$here/$name.dict" ] && dict=$here/$name.dict
 	start=$(date +%s)
 	"$target" -max_total_time="$seconds" -timeout=30 -print_final_stats=1 \
-		-artifact_prefix="$crashes/$name-" "$corpus" >"$log" 2>&1
+		-artifact_prefix="$crashes/$name-" ${dict:+"-dict=$dict"} "$corpus" >"$log" 2>&1
 	rc=$?
 	elapsed=$(($(date +%s) - start))
 	printf '%-20s %8s %12s %10s\n' "fuzz_$name" "$elapsed" \
