@@ -115,20 +115,22 @@ lint-man: $(MANPAGES)
 		[ -z "$$out" ] || { echo "$$m:"; echo "$$out"; exit 1; }; \
 	done
 
-# All three: spawn against git worktree add on a generated 5,000-file
-# repository, then what bench-review and bench-trace (which needs jq) run.
-bench: all
-	bench/spawn.sh
-	bench/review.sh
-	bench/trace.sh
+# Every benchmark (bench/run.sh; see BENCHMARKS.md): spawn, review, trace and
+# concurrent appends against git, jq, grep and shell loops, on generated
+# workloads, and on BENCH_REPO (with BENCH_RANGE) when it is set.  About 15
+# minutes.  The figures go to bench/results/ and BENCHMARKS.md.
+bench: all bench/appender
+	bench/run.sh
 
-# review against the git diff and status it replaces, on a generated 10,000-file repository.
+# One benchmark each.
+bench-spawn: all
+	bench/spawn.sh
 bench-review: all
 	bench/review.sh
-
-# trace against jq and grep -F on a generated log of 1,000,000 events for 20,000 tasks.
 bench-trace: all
 	bench/trace.sh
+bench-append: all bench/appender
+	bench/append.sh
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
@@ -166,4 +168,4 @@ clean:
 	rm -f $(PROGS) *.o common/*.o tests/*.o bench/*.o bench/appender $(TESTS) .build-flags
 	rm -rf $(SANLOG) $(VGLOG)
 
-.PHONY: all check valgrind lint-man bench bench-review bench-trace install uninstall deps clean FORCE
+.PHONY: all check valgrind lint-man bench bench-spawn bench-review bench-trace bench-append install uninstall deps clean FORCE
