@@ -87,13 +87,15 @@ check: all $(TESTS) lint-man
 # The integration tests with every git-agent program they start under
 # valgrind's memcheck (git and the rest run as usual): any error or leak, in
 # a program's exit code or in $(VGLOG), fails the run.  Slow: VALGRIND_TESTS
-# picks the test binaries.  Not with SANITIZE=1 (ASan and valgrind clash).
+# picks the test binaries; VALGRIND_FLAGS adds options (--track-origins=yes
+# says where an uninitialised value came from).  Not with SANITIZE=1.
 VALGRIND_TESTS ?= $(filter-out tests/test_common tests/test_completions,$(TESTS))
+VALGRIND_FLAGS ?=
 VGLOG = $(CURDIR)/tests/valgrind-logs
 VALGRIND = valgrind -q --tool=memcheck --error-exitcode=99 --leak-check=full \
 	--show-leak-kinds=definite,indirect,possible --errors-for-leak-kinds=definite,indirect,possible \
-	--track-origins=yes --suppressions=$(CURDIR)/tests/valgrind.supp --gen-suppressions=all \
-	--log-file=$(VGLOG)/vg.%p
+	--suppressions=$(CURDIR)/tests/valgrind.supp --gen-suppressions=all \
+	--log-file=$(VGLOG)/vg.%p $(VALGRIND_FLAGS)
 valgrind: all $(VALGRIND_TESTS)
 	@if [ "$(SANITIZE)" = 1 ]; then echo "make valgrind: not with SANITIZE=1"; exit 1; fi
 	@command -v valgrind >/dev/null || { echo "make valgrind: valgrind is not installed"; exit 1; }

@@ -163,9 +163,11 @@ static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 	size_t i;
 
 	git_reference_name_is_valid(&valid, ref);
-	if (!valid || prefix[strlen(prefix) - 1] == '/')
+	if (!valid || prefix[strlen(prefix) - 1] == '/') {
+		free(ref);
 		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
 		    esc(prefix), esc(prefix));
+	}
 	/* "agent" as a branch leaves no room for "agent/<slug>". */
 	for (i = strlen("refs/heads/"); ref[i]; i++) {
 		if (ref[i] != '/')
@@ -456,11 +458,12 @@ static void reserve_task(struct spawn *sp, const struct spawn_options *o)
 {
 	struct agent_repo *r = &sp->repo;
 	const char *prefix = o->agent ? o->agent : r->config.branch_prefix;
-	char *base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
-	char *parent = folder_parent(r, o);
+	char *base_slug, *parent;
 	unsigned n, retries = 0;
 
-	check_branch_prefix(r, prefix);
+	check_branch_prefix(r, prefix);	/* dies before anything is allocated */
+	base_slug = o->name ? xstrdup(o->name) : slugify(sp->task.title, SLUG_MAX);
+	parent = folder_parent(r, o);
 	for (n = 1; n < 10000; n++) {
 		char *slug = candidate_slug(base_slug, n), *path;
 		enum claim claim = CLAIM_TAKEN;
