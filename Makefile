@@ -135,7 +135,7 @@ lint-man: $(MANPAGES)
 
 # Every benchmark (bench/run.sh; see BENCHMARKS.md): spawn, review, trace and
 # concurrent appends against git, jq, grep and shell loops, on generated
-# workloads, and on BENCH_REPO (with BENCH_RANGE) when it is set.  About 15
+# workloads, and on BENCH_REPO (with BENCH_RANGE) when it is set.  About 11
 # minutes.  The figures go to bench/results/ and BENCHMARKS.md.
 bench: all bench/appender
 	bench/run.sh

@@ -55,7 +55,7 @@ def machine_md(docs):
         f"- **Kernel**: {h['kernel']}",
         f"- **git**: {d['git_version']}; **compiler**: {d['compiler']}; {d['git_agent_version']}",
         "- **Load average** (1, 5, 15 min) before -> after each benchmark: "
-        + "; ".join(f"{x['benchmark'].replace('git agent ', '')} {x['host']['loadavg_start']} -> "
+        + "; ".join(f"{os.path.basename(x['file'])} {x['host']['loadavg_start']} -> "
                     f"{x['host']['loadavg_end']}" for x in docs),
     ]
     return "\n".join(lines)
