@@ -3,12 +3,12 @@
 #
 #   make -C <project> git-agent git-agent-spawn git-agent-review && bench/review.sh
 #
-# Builds a deterministic 10,000-file repository under bench/work/review/
+# Builds a deterministic 20,000-file repository under bench/work/review/
 # (gitignored) with bench/make-repo.sh, spawns the task t, and commits on
-# agent/t a change of CHANGED files (one line edited in each), 200 new files,
-# 200 deleted (3 of them binary), 100 renamed (with a small edit) and 50 made
-# executable, then leaves 2 uncommitted edits and 1 untracked file.  It then
-# measures, interleaved in one run:
+# agent/t a change of CHANGED files (default 5,000: one line edited in each),
+# 200 new files, 200 deleted (3 of them binary), 100 renamed (with a small
+# edit) and 50 made executable, then leaves 2 uncommitted edits and 1
+# untracked file.  It then measures, interleaved in one run:
 #   (a) git agent review t          (one evidence round, no checks)
 #   (b) sh b.sh, where b.sh runs back to back, outputs to files:
 #         git diff --stat=80 main...agent/t
@@ -19,14 +19,14 @@
 # run of (a) must leave a round <common-dir>/agent/tasks/t/review/NN with a
 # non-empty diff.patch; it is removed after the run, untimed.  Before measuring, the round's
 # diffstat.txt and status.txt must equal (b)'s outputs byte for byte.
-# Prints a table and writes bench/results/review.json.
+# Prints a table and writes bench/results/review.json (review-real.json
+# with BENCH_REPO).
 #
-# Environment: RUNS (rounds, default 11, at least 5), WARMUP (untimed rounds,
-# default 2), FILES (repository size, default 10000), CHANGED (files edited
-# by the task, default 3000), BENCH_STRICT=1 (exit 1 when the target is
+# Environment: RUNS (rounds, default 7, at least 5), WARMUP (untimed rounds,
+# default 1), FILES (repository size, default 20000), CHANGED (files edited
+# by the task, default 5000), BENCH_STRICT=1 (exit 1 when the target is
 # missed), BENCH_WORK (scratch directory, default bench/work; only its
-# review entry is replaced), BENCH_RESULTS (JSON output, default
-# bench/results/review.json).
+# review or review-real entry is replaced), BENCH_RESULTS (JSON output).
 # A real repository instead of the generated one: BENCH_REPO=<path to a git
 # repository> BENCH_RANGE=<base>..<tip>.  The repository is cloned into the
 # work directory (the original is only read), the task is spawned with
@@ -34,101 +34,25 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-bench_name=review.sh
-work=${BENCH_WORK:-$here/work}
-out=${BENCH_RESULTS:-$here/results/review.json}
-case $work in /*) ;; *) work=$PWD/$work ;; esac
-case $out in /*) ;; *) out=$PWD/$out ;; esac
-runs=${RUNS:-11}
-warmup=${WARMUP:-2}
-files=${FILES:-10000}
-changed=${CHANGED:-3000}
-src=${BENCH_REPO:-}
-range=${BENCH_RANGE:-}
 . "$here/lib.sh"
-
-for v in "$runs" "$warmup" "$files" "$changed"; do
-	case $v in '' | *[!0-9]*) die "RUNS, WARMUP, FILES and CHANGED must be numbers" ;; esac
-done
-[ "$runs" -ge 5 ] || die "RUNS must be at least 5 (got $runs)"
-[ "$changed" -ge 1 ] || die "CHANGED must be at least 1"
-if [ -n "$src" ] || [ -n "$range" ]; then
-	if [ -z "$src" ] || [ -z "$range" ]; then die "BENCH_REPO and BENCH_RANGE go together"; fi
-	case $range in
-	*...* | ..* | *.. | *..*..*) die "BENCH_RANGE must be <base>..<tip> (got '$range')" ;;
-	*..*) ;;
-	*) die "BENCH_RANGE must be <base>..<tip> (got '$range')" ;;
-	esac
-	case $src in /*) ;; *) src=$PWD/$src ;; esac
-	git -C "$src" rev-parse --git-dir >/dev/null 2>&1 || die "BENCH_REPO '$src' is not a git repository"
-fi
-for exe in git-agent git-agent-spawn git-agent-review; do
-	[ -x "$root/$exe" ] ||
-		die "$root/$exe is missing: run 'make -C $root git-agent git-agent-spawn git-agent-review' first"
-done
-command -v python3 >/dev/null || die "python3 is needed to compute the medians"
-command -v cc >/dev/null || die "a C compiler (cc) is needed for the timer"
-
-dir=$work/review # everything this script makes, and nothing else
-bench_env "$dir/home"
-for exe in git-agent-spawn git-agent-review; do
-	[ "$(command -v "$exe")" = "$root/$exe" ] ||
-		die "$exe resolves to $(command -v "$exe"), not $root/$exe"
-done
+if [ -n "${BENCH_REPO:-}" ] && [ -z "${BENCH_RANGE:-}" ]; then die "BENCH_REPO needs BENCH_RANGE=<base>..<tip>"; fi
+bench_setup --repo review 7 1 git-agent git-agent-spawn git-agent-review
+files=$(bench_num FILES 20000 10)
+changed=$(bench_num CHANGED 5000 1)
 
 repo=$dir/repo # spawn puts the task worktree in ../repo-worktrees/t
-samples=$dir/samples
 bout=$dir/b-out # (b)'s outputs
 bsh=$dir/b.sh
 esh=$dir/empty.sh
-log=$dir/last.log
+mkdir -p "$bout"
 
-# Start from scratch; remove only what this script makes.
-rm -rf "${dir:?}"
-mkdir -p "$HOME" "$samples" "$bout" "$(dirname "$out")"
-bench_timer "$dir"
-
-quiet() { # run a setup step; show its output only when it fails
-	"$@" >"$dir/step.log" 2>&1 || {
-		cat "$dir/step.log" >&2
-		die "failed: $*"
-	}
-}
-
-# Fixed identity and dates for the workload commit (same ids on every run).
-GIT_AUTHOR_NAME='Bench Author'
-GIT_AUTHOR_EMAIL='bench@example.com'
-GIT_COMMITTER_NAME='Bench Author'
-GIT_COMMITTER_EMAIL='bench@example.com'
-GIT_AUTHOR_DATE='2024-01-05T12:00:00Z'
-GIT_COMMITTER_DATE='2024-01-05T12:00:00Z'
-export GIT_AUTHOR_NAME GIT_AUTHOR_EMAIL GIT_COMMITTER_NAME GIT_COMMITTER_EMAIL \
-	GIT_AUTHOR_DATE GIT_COMMITTER_DATE
-
-if [ -z "$src" ]; then
-	mode=synthetic
+bench_identity # for the workload commit
+if [ "$mode" = synthetic ]; then
 	"$here/make-repo.sh" "$repo" "$files"
 	cd "$repo"
 	base=main
 else
-	mode=real
-	base=${range%%..*}
-	tip=${range#*..}
-	base_sha=$(git -C "$src" rev-parse --verify -q "$base^{commit}") ||
-		die "'$base' is not a commit in $src"
-	tip_sha=$(git -C "$src" rev-parse --verify -q "$tip^{commit}") ||
-		die "'$tip' is not a commit in $src"
-	echo "review.sh: cloning $src" >&2
-	quiet git clone -q "$src" "$repo"
-	cd "$repo"
-	# Commits reachable only from other refs of the original (its remote
-	# branches, say) come in a second fetch.
-	if ! git cat-file -e "$base_sha^{commit}" 2>/dev/null || ! git cat-file -e "$tip_sha^{commit}" 2>/dev/null; then
-		quiet git fetch -q --no-tags "$src" '+refs/*:refs/bench-src/*'
-	fi
-	git cat-file -e "$base_sha^{commit}" 2>/dev/null || die "the clone lacks $base ($base_sha)"
-	git cat-file -e "$tip_sha^{commit}" 2>/dev/null || die "the clone lacks $tip ($tip_sha)"
+	bench_real_repo "$repo"
 	# --base <base> as given when the clone resolves it the same way (a branch
 	# that is the default, a tag, a commit id); else a local branch at it.
 	if [ "$(git rev-parse --verify -q "$base^{commit}" || :)" != "$base_sha" ]; then
@@ -138,7 +62,6 @@ else
 	fi
 	git config user.name "$GIT_AUTHOR_NAME"
 	git config user.email "$GIT_AUTHOR_EMAIL"
-	git config gc.auto 0
 fi
 gitdir=$(cd "$(git rev-parse --git-common-dir)" && pwd)
 tasks=$gitdir/agent/tasks
@@ -302,74 +225,42 @@ round() { # round N PREFIX: a and b, order alternating
 	measure "$2${2:+c}" sh "$esh"
 }
 
-load_start=$(bench_loadavg)
-echo "review.sh: $warmup warm-up rounds, then $runs rounds (a, b alternating, then c)" >&2
-for n in $(seq 1 "$warmup"); do
-	round "$n" ""
-done
-for n in $(seq 1 "$runs"); do
-	round "$n" "$samples/"
-	printf '.' >&2
-done
-echo >&2
-load_end=$(bench_loadavg)
-
-# Peak memory of one run of each, outside the timed loop.
-rss_a=
-rss_b=
-if [ -x /usr/bin/time ]; then
-	rss() { # rss CMD...: maximum resident set size in KB, as /usr/bin/time -v reports it
-		/usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p'
-	}
-	rss_a=$(rss git agent review t)
-	r=$(round_dir)
-	rm -rf "$r"
-	rss_b=$(rss sh "$bsh")
-	rm -f "$bout/diff.patch" "$bout/diffstat.txt" "$bout/status.txt"
-fi
+bench_rounds "(a, b) alternating, then (c)"
 
 bench_host
 BENCH_MODE=$mode \
-BENCH_SOURCE=$src BENCH_RANGE_SPEC=$range \
+BENCH_SOURCE=${BENCH_REPO:-} BENCH_RANGE_SPEC=${BENCH_RANGE:-} \
 BENCH_BASE=$base BENCH_MERGE_BASE=$mb BENCH_TIP=$head_a \
 BENCH_REPO_FILES=$(git ls-files | wc -l) \
 BENCH_TASK_FILES=$(git -C "$wt" ls-files | wc -l) \
 BENCH_CHANGED=$changed BENCH_COMMITS=$commits \
 BENCH_STAT_SUMMARY=$stat_summary BENCH_STATUS_LINES=$status_lines \
 BENCH_PATCH_A=$patch_a BENCH_PATCH_B=$patch_b BENCH_PATCH_SAME=$patch_same \
-BENCH_RUNS=$runs BENCH_WARMUP=$warmup \
-BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
-BENCH_RSS_A=$rss_a BENCH_RSS_B=$rss_b \
 BENCH_STRICT=${BENCH_STRICT:-0} \
-	python3 - "$samples" "$out" "$here" <<'EOF'
+	bench_report <<'EOF'
 import os, sys
 
-samples, out, here = sys.argv[1:4]
-sys.path.insert(0, here)
-from benchlib import load, summary, paired, machine, write_json, host_line, table
+samples, out = sys.argv[1:3]
+from benchlib import results, pair, machine, write_json, host_line, table
 
 env = os.environ
-
 base = env["BENCH_BASE"]
-rows = [("review", "a", "git agent review t"),
-        ("git_diff_stat_patch_status", "b",
-         f"sh b.sh: git diff --stat=80 {base}...agent/t; "
-         f"git diff --binary --full-index {base}...agent/t; "
-         "git -C <task worktree> status --porcelain"),
-        ("sh_start", "c", "sh empty.sh")]
-res = {}
-for key, f, cmd in rows:
-    res[key] = summary(load(samples, f))
-    res[key]["command"] = cmd
-ratio = res["review"]["median_ms"] / res["git_diff_stat_patch_status"]["median_ms"]
-# The same ratio taken round by round: less sensitive to load that drifts.
-pair = paired(res["review"], res["git_diff_stat_patch_status"])
-rss = {key: int(env[var]) if env.get(var) else None
-       for key, var in (("review", "BENCH_RSS_A"), ("git_diff_stat_patch_status", "BENCH_RSS_B"))}
-targets = {"ratio_review_vs_git_max": 1.0}
-met = {"ratio": ratio <= targets["ratio_review_vs_git_max"]}
-
 synthetic = env["BENCH_MODE"] == "synthetic"
+res = results(samples, [
+    ("review", "a", "git agent review t"),
+    ("git_diff_stat_patch_status", "b",
+     f"sh b.sh: git diff --stat=80 {base}...agent/t; "
+     f"git diff --binary --full-index {base}...agent/t; "
+     "git -C <task worktree> status --porcelain"),
+    ("sh_start", "c", "sh empty.sh")])
+files = int(env["BENCH_REPO_FILES"])
+where = (f"{files}-file repository, {env['BENCH_CHANGED']} files edited" if synthetic else
+         f"{env['BENCH_SOURCE']} {env['BENCH_RANGE_SPEC']}")
+p = pair(res, f"review vs git diff --stat + diff --binary + status, {where}",
+         "review", "git_diff_stat_patch_status")
+targets = {"ratio_review_vs_git_max": 1.0}
+met = {"ratio": p["ratio"] <= targets["ratio_review_vs_git_max"]}
+
 workload = {
     "mode": env["BENCH_MODE"],
     "base": base, "merge_base": env["BENCH_MERGE_BASE"], "tip": env["BENCH_TIP"],
@@ -390,29 +281,22 @@ else:
 doc = {
     "benchmark": "git agent review",
     **machine(env),
-    "repository": {"files": int(env["BENCH_REPO_FILES"]),
-                   "files_at_tip": int(env["BENCH_TASK_FILES"])},
+    "repository": {"files": files, "files_at_tip": int(env["BENCH_TASK_FILES"])},
     "workload": workload,
-    "rounds": {"measured": int(env["BENCH_RUNS"]), "warmup": int(env["BENCH_WARMUP"])},
     "results": res,
-    "ratio_review_vs_git": round(ratio, 3),
-    "ratio_paired_median": round(pair, 3),
-    "peak_rss_kb": rss if rss["review"] is not None else None,
+    "pairs": [p],
     "targets": targets,
     "met": met,
 }
 write_json(out, doc)
 
-def line(label, key, ratio_txt=""):
-    return (label, res[key], [ratio_txt], rss[key] if key in rss else "")
-table(44, [line("(a) git agent review t", "review", f"{ratio:.3f}"),
-           line("(b) git diff --stat, diff --binary, status", "git_diff_stat_patch_status", "1.000"),
-           line("(c) sh empty.sh (in b: one sh start)", "sh_start")],
-      doc["peak_rss_kb"] is not None, strip=True)
+table(44, [("(a) git agent review t", res["review"], [f"{p['ratio']:.3f}"]),
+           ("(b) git diff --stat, diff --binary, status", res["git_diff_stat_patch_status"], ["1.000"]),
+           ("(c) sh empty.sh (in b: one sh start)", res["sh_start"], [""])])
 print()
-print(f"ratio (a)/(b) = {ratio:.3f}  (target <= 1.0: {'ok' if met['ratio'] else 'MISSED'});"
-      f" median of per-round ratios {pair:.3f}")
-what = (f"{doc['repository']['files']} files, {env['BENCH_CHANGED']} edited + 200 new, 200 deleted, "
+print(f"ratio (a)/(b) = {p['ratio']:.3f}  (target <= 1.0: {'ok' if met['ratio'] else 'MISSED'});"
+      f" median of per-round ratios {p['ratio_paired_median']:.3f}")
+what = (f"{files} files, {env['BENCH_CHANGED']} edited + 200 new, 200 deleted, "
         f"100 renamed, 50 mode changes" if synthetic else
         f"{env['BENCH_SOURCE']} {env['BENCH_RANGE_SPEC']}, {doc['repository']['files_at_tip']} files at the tip")
 print(f"workload: {what}; {workload['diffstat_summary']}; "

@@ -3,79 +3,47 @@
 #
 #   make -C <project> && bench/spawn.sh
 #
-# Builds a deterministic 5,000-file repository under bench/work/ (gitignored)
-# with bench/make-repo.sh, then measures, interleaved in one run:
+# Builds a deterministic 20,000-file repository under bench/work/spawn
+# (gitignored) with bench/make-repo.sh, or clones BENCH_REPO there, then
+# measures, interleaved in one run:
 #   (a) git agent spawn --create --name t<N> "Bench task"
 #   (b) git worktree add -b b<N> <worktrees>/w<N> HEAD
 #   (c) git agent spawn --name d<N> "Bench task"        (dry run)
 #   (d) git rev-parse HEAD                              (process start-up floor)
 #   (e) git agent --version                             (git + dispatcher floor)
 # (a) and (b) alternate their order every round, (c), (d) and (e) rotate;
-# each run is followed by an
-# untimed cleanup (worktree remove --force, branch -D, task record and folder
-# removed).  Prints a table and writes bench/results/spawn.json.
+# each run is followed by an untimed cleanup (worktree remove --force,
+# branch -D, task record and folder removed).  The pairs are (a)/(b) and
+# (c)/(d).  Prints a table and writes bench/results/spawn.json
+# (spawn-real.json with BENCH_REPO).
 #
-# Environment: RUNS (rounds of a and b, default 21, at least 11),
-# SMALL (runs of c, d and e per round, default 5), WARMUP (untimed rounds,
-# default 2), FILES (repository size, default 5000), BENCH_STRICT=1 (exit 1
-# when a target is missed), BENCH_WORK (scratch directory, default
-# bench/work; e.g. /dev/shm/agent-bench to take the disk out of the figures;
-# only its repo, repo-worktrees, samples and home entries are replaced),
-# BENCH_RESULTS (JSON output, default bench/results/spawn.json).
+# Environment: RUNS (rounds, default 7, at least 5), SMALL (runs of c, d and
+# e per round, default 5), WARMUP (untimed rounds, default 1), FILES
+# (repository size, default 20000), BENCH_REPO (a repository to clone and
+# measure instead; spawn starts from its HEAD), BENCH_STRICT=1 (exit 1 when
+# a target is missed), BENCH_WORK (scratch directory, default bench/work;
+# e.g. /dev/shm/agent-bench to take the disk out of the figures; only its
+# spawn or spawn-real entry is replaced), BENCH_RESULTS (JSON output).
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-bench_name=spawn.sh
-work=${BENCH_WORK:-$here/work}
-out=${BENCH_RESULTS:-$here/results/spawn.json}
-case $work in /*) ;; *) work=$PWD/$work ;; esac
-case $out in /*) ;; *) out=$PWD/$out ;; esac
-runs=${RUNS:-21}
-small=${SMALL:-5}
-warmup=${WARMUP:-2}
-files=${FILES:-5000}
 . "$here/lib.sh"
+bench_setup --repo spawn 7 1 git-agent git-agent-spawn
+small=$(bench_num SMALL 5 1)
+files=$(bench_num FILES 20000 10)
 
-for v in "$runs" "$small" "$warmup" "$files"; do
-	case $v in '' | *[!0-9]*) die "RUNS, SMALL, WARMUP and FILES must be numbers" ;; esac
-done
-[ "$runs" -ge 11 ] || die "RUNS must be at least 11 (got $runs)"
-[ "$small" -ge 1 ] || die "SMALL must be at least 1"
-for exe in git-agent git-agent-spawn; do
-	[ -x "$root/$exe" ] || die "$root/$exe is missing: run 'make -C $root' first"
-done
-command -v python3 >/dev/null || die "python3 is needed to compute the medians"
-command -v cc >/dev/null || die "a C compiler (cc) is needed for the timer"
-
-bench_env "$work/home"
-[ "$(command -v git-agent-spawn)" = "$root/git-agent-spawn" ] ||
-	die "git-agent-spawn resolves to $(command -v git-agent-spawn), not $root/git-agent-spawn"
-
-repo=$work/repo
-wts=$work/repo-worktrees # spawn's default agent.worktreeDir (../<repo>-worktrees)
-samples=$work/samples
-log=$work/last.log
-
-# Start from scratch; remove only what this script makes in the work directory.
-rm -rf "${work:?}/repo" "$work/repo-worktrees" "$samples" "$HOME" "$work/timeit" \
-	"$log" "$work/cleanup.log"
-mkdir -p "$work" "$HOME" "$samples" "$(dirname "$out")"
-bench_timer "$work"
-"$here/make-repo.sh" "$repo" "$files"
-cd "$repo"
-gitdir=$(git rev-parse --git-common-dir)
-tasks=$gitdir/agent/tasks
+repo=$dir/repo
+wts=$dir/repo-worktrees # spawn's default agent.worktreeDir (../<repo>-worktrees)
+if [ "$mode" = real ]; then
+	bench_real_repo "$repo"
+else
+	"$here/make-repo.sh" "$repo" "$files"
+	cd "$repo"
+fi
+tasks=$(git rev-parse --git-common-dir)/agent/tasks
 [ -z "$(git status --porcelain)" ] || die "the benchmark repository is not clean"
 git agent spawn --name warm "Bench task" >/dev/null # fails early if spawn is broken
 rm -rf "$tasks/warm" "$tasks/warm.ini"
-
-quiet() { # run a cleanup step; show its output only when it fails
-	"$@" >"$work/cleanup.log" 2>&1 || {
-		cat "$work/cleanup.log" >&2
-		die "cleanup failed: $*"
-	}
-}
 
 run_a() { # run_a N OUT
 	measure "$2" git agent spawn --create --name "t$1" "Bench task"
@@ -100,15 +68,7 @@ run_c() { # run_c NAME OUT
 	rm -rf "${tasks:?}/$1" "$tasks/$1.ini"
 }
 
-run_d() { # run_d OUT
-	measure "$1" git rev-parse HEAD
-}
-
-run_e() { # run_e OUT
-	measure "$1" git agent --version
-}
-
-round() { # round N PREFIX: one round of a, b and SMALL x (c, d, e), order alternating
+round() { # round N PREFIX: a and b, order alternating, then SMALL x (c, d, e), rotating
 	local n=$1 p=$2 k x
 	if [ $((n % 2)) -eq 1 ]; then
 		run_a "$n" "$p${p:+a}"
@@ -126,109 +86,67 @@ round() { # round N PREFIX: one round of a, b and SMALL x (c, d, e), order alter
 		for x in "$@"; do
 			case $x in
 			c) run_c "d$n-$k" "$p${p:+c}" ;;
-			d) run_d "$p${p:+d}" ;;
-			e) run_e "$p${p:+e}" ;;
+			d) measure "$p${p:+d}" git rev-parse HEAD ;;
+			e) measure "$p${p:+e}" git agent --version ;;
 			esac
 		done
 	done
 }
 
-load_start=$(bench_loadavg)
-echo "spawn.sh: $warmup warm-up rounds, then $runs rounds (a, b alternating; $small x c, d, e each)" >&2
-for n in $(seq 1 "$warmup"); do
-	round "$((1000 + n))" ""
-done
-for n in $(seq 1 "$runs"); do
-	round "$n" "$samples/"
-	printf '.' >&2
-done
-echo >&2
-load_end=$(bench_loadavg)
-
-# Peak memory of one spawn --create (and of the git command it wraps).
-rss_a=
-rss_b=
-rss_c=
-if [ -x /usr/bin/time ]; then
-	rss() { # rss CMD...: maximum resident set size in KB, as /usr/bin/time -v reports it
-		/usr/bin/time -v "$@" 2>&1 >/dev/null | sed -n 's/^[[:space:]]*Maximum resident set size (kbytes): //p'
-	}
-	rss_a=$(rss git agent spawn --create --name m1 "Bench task")
-	rss_b=$(rss git worktree add -b bm1 "$wts/wm1" HEAD)
-	rss_c=$(rss git agent spawn --name m2 "Bench task")
-	rm -rf "$tasks/m2" "$tasks/m2.ini"
-	quiet git worktree remove --force "$wts/m1"
-	quiet git branch -D agent/m1
-	rm -rf "$tasks/m1" "$tasks/m1.ini"
-	quiet git worktree remove --force "$wts/wm1"
-	quiet git branch -D bm1
-fi
+bench_rounds "(a, b) alternating and $small x (c, d, e) rotating"
 
 bench_host
+BENCH_MODE=$mode BENCH_SOURCE=${BENCH_REPO:-} \
 BENCH_REPO_HEAD=$(git rev-parse HEAD) \
 BENCH_REPO_FILES=$(git ls-files | wc -l) \
-BENCH_RUNS=$runs BENCH_SMALL=$small BENCH_WARMUP=$warmup \
-BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
-BENCH_RSS_A=$rss_a BENCH_RSS_B=$rss_b BENCH_RSS_C=$rss_c \
-BENCH_STRICT=${BENCH_STRICT:-0} \
-	python3 - "$samples" "$out" "$here" <<'EOF'
+BENCH_SMALL=$small BENCH_STRICT=${BENCH_STRICT:-0} \
+	bench_report <<'EOF'
 import os, sys
 
-samples, out, here = sys.argv[1:4]
-sys.path.insert(0, here)
-from benchlib import load, summary, paired, machine, write_json, host_line, table
+samples, out = sys.argv[1:3]
+from benchlib import results, pair, machine, write_json, host_line, table
 
 env = os.environ
-
-rows = [("spawn_create", "a", "git agent spawn --create --name t<N> \"Bench task\""),
-        ("worktree_add", "b", "git worktree add -b b<N> <dir>/w<N> HEAD"),
-        ("spawn_dry_run", "c", "git agent spawn --name d<N> \"Bench task\""),
-        ("rev_parse", "d", "git rev-parse HEAD"),
-        ("agent_version", "e", "git agent --version")]
-res = {}
-for key, f, cmd in rows:
-    res[key] = summary(load(samples, f))
-    res[key]["command"] = cmd
-ratio = res["spawn_create"]["median_ms"] / res["worktree_add"]["median_ms"]
-# The same ratio taken round by round: less sensitive to load that drifts.
-pair = paired(res["spawn_create"], res["worktree_add"])
-dry = res["spawn_dry_run"]["median_ms"]
-rss = {key: int(env[var]) if env.get(var) else None
-       for key, var in (("spawn_create", "BENCH_RSS_A"), ("worktree_add", "BENCH_RSS_B"),
-                        ("spawn_dry_run", "BENCH_RSS_C"))}
+real = env["BENCH_MODE"] == "real"
+res = results(samples, [
+    ("spawn_create", "a", "git agent spawn --create --name t<N> \"Bench task\""),
+    ("worktree_add", "b", "git worktree add -b b<N> <dir>/w<N> HEAD"),
+    ("spawn_dry_run", "c", "git agent spawn --name d<N> \"Bench task\""),
+    ("rev_parse", "d", "git rev-parse HEAD"),
+    ("agent_version", "e", "git agent --version")])
+files = int(env["BENCH_REPO_FILES"])
+where = f"{env['BENCH_SOURCE']} ({files} files)" if real else f"{files}-file repository"
+pairs = [pair(res, f"spawn --create vs git worktree add, {where}", "spawn_create", "worktree_add"),
+         pair(res, f"dry-run spawn vs git rev-parse HEAD, {where}", "spawn_dry_run", "rev_parse")]
+create, dry = pairs
 targets = {"ratio_create_vs_worktree_add_max": 1.10, "dry_run_median_ms_max": 10.0}
-met = {"ratio": ratio <= targets["ratio_create_vs_worktree_add_max"],
-       "dry_run": dry <= targets["dry_run_median_ms_max"]}
+met = {"ratio": create["ratio"] <= targets["ratio_create_vs_worktree_add_max"],
+       "dry_run": dry["ours_median_ms"] <= targets["dry_run_median_ms_max"]}
 
 doc = {
     "benchmark": "git agent spawn",
     **machine(env),
-    "repository": {"files": int(env["BENCH_REPO_FILES"]), "head": env["BENCH_REPO_HEAD"],
-                   "made_by": "bench/make-repo.sh"},
-    "rounds": {"measured": int(env["BENCH_RUNS"]), "warmup": int(env["BENCH_WARMUP"]),
-               "small_per_round": int(env["BENCH_SMALL"])},
+    "repository": {"files": files, "head": env["BENCH_REPO_HEAD"],
+                   **({"source": env["BENCH_SOURCE"]} if real else {"made_by": "bench/make-repo.sh"})},
+    "small_per_round": int(env["BENCH_SMALL"]),
     "results": res,
-    "ratio_create_vs_worktree_add": round(ratio, 3),
-    "ratio_paired_median": round(pair, 3),
-    "dry_run_vs_rev_parse_ms": round(dry - res["rev_parse"]["median_ms"], 3),
-    "peak_rss_kb": rss if rss["spawn_create"] is not None else None,
+    "pairs": pairs,
+    "dry_run_minus_rev_parse_ms": round(dry["ours_median_ms"] - dry["theirs_median_ms"], 3),
     "targets": targets,
     "met": met,
 }
 write_json(out, doc)
 
-def line(label, key, ratio_txt="", rss_key=None):
-    return (label, res[key], [ratio_txt], str(rss[rss_key]) if rss_key else "")
-table(36, [line("(a) spawn --create", "spawn_create", f"{ratio:.3f}", "spawn_create"),
-           line("(b) git worktree add", "worktree_add", "1.000", "worktree_add"),
-           line("(c) spawn (dry run)", "spawn_dry_run", "", "spawn_dry_run"),
-           line("(d) git rev-parse HEAD", "rev_parse"),
-           line("(e) git agent --version", "agent_version")],
-      doc["peak_rss_kb"] is not None)
+table(36, [("(a) spawn --create", res["spawn_create"], [f"{create['ratio']:.3f}"]),
+           ("(b) git worktree add", res["worktree_add"], ["1.000"]),
+           ("(c) spawn (dry run)", res["spawn_dry_run"], [f"{dry['ratio']:.3f}"]),
+           ("(d) git rev-parse HEAD", res["rev_parse"], ["1.000"]),
+           ("(e) git agent --version", res["agent_version"], [""])])
 print()
-print(f"ratio (a)/(b) = {ratio:.3f}  (target <= 1.10: {'ok' if met['ratio'] else 'MISSED'});"
-      f" median of per-round ratios {pair:.3f}")
-print(f"dry run median = {dry:.2f} ms  (target <= 10 ms: {'ok' if met['dry_run'] else 'MISSED'})")
+print(f"{where}: (a)/(b) = {create['ratio']:.3f} (target <= 1.10: {'ok' if met['ratio'] else 'MISSED'});"
+      f" median of per-round ratios {create['ratio_paired_median']:.3f}")
+print(f"dry run median = {dry['ours_median_ms']:.2f} ms (target <= 10 ms: {'ok' if met['dry_run'] else 'MISSED'}),"
+      f" {doc['dry_run_minus_rev_parse_ms']:.2f} ms over git rev-parse HEAD; (c)/(d) = {dry['ratio']:.2f}")
 print(host_line(doc))
 print(f"wrote {out}")
 if env.get("BENCH_STRICT") == "1" and not all(met.values()):

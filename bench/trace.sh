@@ -31,45 +31,16 @@
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(dirname "$here")
-bench_name=trace.sh
-work=${BENCH_WORK:-$here/work}
-out=${BENCH_RESULTS:-$here/results/trace.json}
-case $work in /*) ;; *) work=$PWD/$work ;; esac
-case $out in /*) ;; *) out=$PWD/$out ;; esac
-runs=${RUNS:-5}
-warmup=${WARMUP:-1}
-events=${EVENTS:-1000000}
-ntasks=${TASKS:-20000}
-task=${BENCH_TASK:-}
 . "$here/lib.sh"
-
-for v in "$runs" "$warmup" "$events" "$ntasks"; do
-	case $v in '' | *[!0-9]*) die "RUNS, WARMUP, EVENTS and TASKS must be numbers" ;; esac
-done
-[ "$runs" -ge 5 ] || die "RUNS must be at least 5 (got $runs)"
-for exe in git-agent git-agent-trace; do
-	[ -x "$root/$exe" ] || die "$root/$exe is missing: run 'make -C $root git-agent git-agent-trace' first"
-done
+bench_setup trace 5 1 git-agent git-agent-trace
+events=$(bench_num EVENTS 1000000 3)
+ntasks=$(bench_num TASKS 20000 1)
+task=${BENCH_TASK:-}
 command -v jq >/dev/null || die "jq is needed for the comparison: apt-get install jq"
-command -v python3 >/dev/null || die "python3 is needed to compute the medians"
-command -v cc >/dev/null || die "a C compiler (cc) is needed for the timer and the log"
-
-dir=$work/trace # everything this script makes, and nothing else
-bench_env "$dir/home"
-TZ=UTC # the human --tasks output does not depend on the machine's zone
-export TZ
-[ "$(command -v git-agent-trace)" = "$root/git-agent-trace" ] ||
-	die "git-agent-trace resolves to $(command -v git-agent-trace), not $root/git-agent-trace"
 
 repo=$dir/repo
-samples=$dir/samples
 outs=$dir/out # the outputs of the check before measuring
-log=$dir/last.log
-
-rm -rf "${dir:?}"
-mkdir -p "$HOME" "$samples" "$outs" "$(dirname "$out")"
-bench_timer "$dir"
+mkdir -p "$outs"
 "$here/make-trace.sh" "$repo" "$events" "$ntasks"
 cd "$repo"
 trace=$(cd "$(git rev-parse --git-common-dir)" && pwd)/agent/trace.jsonl
@@ -93,20 +64,6 @@ row() { # row X: the command of row X, in the array cmd
 	h) cmd=(jq -c 'select(.event | startswith("merge."))' "$trace") ;;
 	i) cmd=(grep -F '"event":"merge.' "$trace") ;;
 	esac
-}
-
-run() { # run X OUT: one run of row X; with OUT, its time and peak RSS go to OUT and OUT.rss
-	local x=$1 file=$2 res ns kb cmd
-	row "$x"
-	if ! res=$("$timeit" -o "$log" -r "${cmd[@]}"); then
-		cat "$log" >&2
-		die "command failed: ${cmd[*]}"
-	fi
-	read -r ns kb <<<"$res"
-	if [ -n "$file" ]; then
-		echo "$ns" >>"$file"
-		echo "$kb" >>"$file.rss"
-	fi
 }
 
 # Once, before measuring: the three sides must say the same.
@@ -166,74 +123,49 @@ round() { # round N PREFIX: each group of three once, in an order that rotates
 		2) group=${group:2}${group:0:2} ;;
 		esac
 		for x in ${group:0:1} ${group:1:1} ${group:2:1}; do
-			run "$x" "$p${p:+$x}"
+			row "$x"
+			measure "$p${p:+$x}" "${cmd[@]}"
 		done
 	done
 }
 
-load_start=$(bench_loadavg)
-echo "trace.sh: $warmup warm-up rounds, then $runs rounds of the 9 commands" \
-	"(about 30 s each for 1,000,000 events)" >&2
-for n in $(seq 1 "$warmup"); do
-	round "$n" ""
-done
-for n in $(seq 1 "$runs"); do
-	round "$n" "$samples/"
-	printf '.' >&2
-done
-echo >&2
-load_end=$(bench_loadavg)
+bench_rounds "the 9 commands (about 30 s each for 1,000,000 events)"
 
 bench_host
-BENCH_LOAD_START=$load_start BENCH_LOAD_END=$load_end \
-BENCH_RUNS=$runs BENCH_WARMUP=$warmup \
 BENCH_EVENTS=$(wc -l <"$trace") BENCH_TASKS=$ntasks BENCH_BYTES=$(wc -c <"$trace") \
 BENCH_SHA256=$(sha256sum "$trace" | cut -d' ' -f1) \
 BENCH_TASK=$task BENCH_TASK_LINES=$task_lines BENCH_MERGE_LINES=$merge_lines \
 BENCH_TASKS_SAME=$tasks_same BENCH_TASKS_DIFF=$tasks_diff \
 BENCH_JQ=$(jq --version) BENCH_GREP=$(grep --version | head -n 1) \
 BENCH_STRICT=${BENCH_STRICT:-0} \
-	python3 - "$samples" "$out" "$here" <<'EOF'
-import json, os, statistics, sys
+	bench_report <<'EOF'
+import json, os, sys
 
-samples, out, here = sys.argv[1:4]
-sys.path.insert(0, here)
-from benchlib import load, summary, paired, machine, write_json, host_line, table
+samples, out = sys.argv[1:3]
+from benchlib import results, pair, machine, write_json, host_line, table
 
 env = os.environ
 task = env["BENCH_TASK"]
-rows = [("one_task", "a", f"git agent trace {task} --json"),
-        ("one_task_jq", "b", f"jq -c --arg t {task} 'select(.task == $t)' trace.jsonl"),
-        ("one_task_grep", "c", f"grep -F '\"task\":\"{task}\"' trace.jsonl"),
-        ("tasks_json", "d", "git agent trace --tasks --json"),
-        ("tasks_human", "e", "git agent trace --tasks"),
-        ("tasks_jq", "f", "jq -c -n -f bench/trace-tasks.jq trace.jsonl"),
-        ("event", "g", "git agent trace --event 'merge.*' --json"),
-        ("event_jq", "h", "jq -c 'select(.event | startswith(\"merge.\"))' trace.jsonl"),
-        ("event_grep", "i", "grep -F '\"event\":\"merge.' trace.jsonl")]
-res = {}
-for key, f, cmd in rows:
-    res[key] = summary(load(samples, f))
-    res[key]["command"] = cmd
-    with open(os.path.join(samples, f + ".rss")) as fh:
-        kb = [int(x) for x in fh.read().split()]
-    res[key]["peak_rss_kb"] = max(kb)
-    res[key]["rss_kb_samples"] = kb
-
-def ratio(a, b):
-    return res[a]["median_ms"] / res[b]["median_ms"]
-
-ratios = {"one_task_vs_jq": ratio("one_task", "one_task_jq"),
-          "one_task_vs_grep": ratio("one_task", "one_task_grep"),
-          "tasks_json_vs_jq": ratio("tasks_json", "tasks_jq"),
-          "tasks_human_vs_jq": ratio("tasks_human", "tasks_jq"),
-          "event_vs_jq": ratio("event", "event_jq"),
-          "event_vs_grep": ratio("event", "event_grep")}
-pairs = {"one_task_vs_jq": paired(res["one_task"], res["one_task_jq"]),
-         "one_task_vs_grep": paired(res["one_task"], res["one_task_grep"]),
-         "tasks_json_vs_jq": paired(res["tasks_json"], res["tasks_jq"]),
-         "event_vs_jq": paired(res["event"], res["event_jq"]),
-         "event_vs_grep": paired(res["event"], res["event_grep"])}
+res = results(samples, [
+    ("one_task", "a", f"git agent trace {task} --json"),
+    ("one_task_jq", "b", f"jq -c --arg t {task} 'select(.task == $t)' trace.jsonl"),
+    ("one_task_grep", "c", f"grep -F '\"task\":\"{task}\"' trace.jsonl"),
+    ("tasks_json", "d", "git agent trace --tasks --json"),
+    ("tasks_human", "e", "git agent trace --tasks"),
+    ("tasks_jq", "f", "jq -c -n -f bench/trace-tasks.jq trace.jsonl"),
+    ("event", "g", "git agent trace --event 'merge.*' --json"),
+    ("event_jq", "h", "jq -c 'select(.event | startswith(\"merge.\"))' trace.jsonl"),
+    ("event_grep", "i", "grep -F '\"event\":\"merge.' trace.jsonl")])
+size = f"{int(env['BENCH_EVENTS']):,}-event trace"
+pairs = [pair(res, f"trace <task> vs jq, {size}", "one_task", "one_task_jq"),
+         pair(res, f"trace <task> vs grep -F, {size}", "one_task", "one_task_grep"),
+         pair(res, f"trace --tasks --json vs jq (one pass), {size}", "tasks_json", "tasks_jq"),
+         pair(res, f"trace --tasks vs jq (one pass), {size}", "tasks_human", "tasks_jq"),
+         pair(res, f"trace --event 'merge.*' vs jq, {size}", "event", "event_jq"),
+         pair(res, f"trace --event 'merge.*' vs grep -F, {size}", "event", "event_grep")]
+ratios = {k: p["ratio"] for k, p in zip(
+    ["one_task_vs_jq", "one_task_vs_grep", "tasks_json_vs_jq", "tasks_human_vs_jq",
+     "event_vs_jq", "event_vs_grep"], pairs)}
 ours = ["one_task", "tasks_json", "tasks_human", "event"]
 peak = max(res[k]["peak_rss_kb"] for k in ours)
 tasks_ms = max(res["tasks_json"]["median_ms"], res["tasks_human"]["median_ms"])
@@ -256,10 +188,8 @@ doc = {
     "checks": {"one_task_same_as_jq_and_grep": True, "event_same_as_jq_and_grep": True,
                "tasks_same_as_jq": env["BENCH_TASKS_SAME"] == "true",
                "tasks_differences": json.loads(env["BENCH_TASKS_DIFF"])},
-    "rounds": {"measured": int(env["BENCH_RUNS"]), "warmup": int(env["BENCH_WARMUP"])},
     "results": res,
-    "ratios": {k: round(v, 4) for k, v in ratios.items()},
-    "ratio_paired_median": {k: round(v, 4) for k, v in pairs.items()},
+    "pairs": pairs,
     "peak_rss_kb": peak,
     "targets": targets,
     "met": met,
@@ -271,21 +201,17 @@ def r(v):
 
 table(44, [
     ("(a) git agent trace <task> --json", res["one_task"],
-     [r(ratios["one_task_vs_jq"]), r(ratios["one_task_vs_grep"])], res["one_task"]["peak_rss_kb"]),
-    ("(b) jq select(.task == <task>)", res["one_task_jq"], ["1.000", ""], res["one_task_jq"]["peak_rss_kb"]),
-    ("(c) grep -F '\"task\":\"<task>\"'", res["one_task_grep"], ["", "1.000"],
-     res["one_task_grep"]["peak_rss_kb"]),
-    ("(d) git agent trace --tasks --json", res["tasks_json"], [r(ratios["tasks_json_vs_jq"]), ""],
-     res["tasks_json"]["peak_rss_kb"]),
-    ("(e) git agent trace --tasks", res["tasks_human"], [r(ratios["tasks_human_vs_jq"]), ""],
-     res["tasks_human"]["peak_rss_kb"]),
-    ("(f) jq -n -f trace-tasks.jq (one pass)", res["tasks_jq"], ["1.000", ""], res["tasks_jq"]["peak_rss_kb"]),
+     [r(ratios["one_task_vs_jq"]), r(ratios["one_task_vs_grep"])]),
+    ("(b) jq select(.task == <task>)", res["one_task_jq"], ["1.000", ""]),
+    ("(c) grep -F '\"task\":\"<task>\"'", res["one_task_grep"], ["", "1.000"]),
+    ("(d) git agent trace --tasks --json", res["tasks_json"], [r(ratios["tasks_json_vs_jq"]), ""]),
+    ("(e) git agent trace --tasks", res["tasks_human"], [r(ratios["tasks_human_vs_jq"]), ""]),
+    ("(f) jq -n -f trace-tasks.jq (one pass)", res["tasks_jq"], ["1.000", ""]),
     ("(g) git agent trace --event 'merge.*' --json", res["event"],
-     [r(ratios["event_vs_jq"]), r(ratios["event_vs_grep"])], res["event"]["peak_rss_kb"]),
-    ("(h) jq select(.event | startswith(\"merge.\"))", res["event_jq"], ["1.000", ""],
-     res["event_jq"]["peak_rss_kb"]),
-    ("(i) grep -F '\"event\":\"merge.'", res["event_grep"], ["", "1.000"], res["event_grep"]["peak_rss_kb"]),
-], True, cols=("vs jq", "vs grep"), strip=True)
+     [r(ratios["event_vs_jq"]), r(ratios["event_vs_grep"])]),
+    ("(h) jq select(.event | startswith(\"merge.\"))", res["event_jq"], ["1.000", ""]),
+    ("(i) grep -F '\"event\":\"merge.'", res["event_grep"], ["", "1.000"]),
+], cols=("vs jq", "vs grep"))
 print()
 
 def ok(key):
@@ -293,8 +219,8 @@ def ok(key):
 
 print(f"one task ({doc['trace']['task_events']} events): jq takes {1 / ratios['one_task_vs_jq']:.1f}x as long"
       f" (target >= 20x: {ok('one_task_vs_jq')}); (a)/(c) = {ratios['one_task_vs_grep']:.2f} of grep -F"
-      f" (target <= 2.0: {ok('one_task_vs_grep')}); per-round medians {pairs['one_task_vs_jq']:.4f}"
-      f" and {pairs['one_task_vs_grep']:.2f}")
+      f" (target <= 2.0: {ok('one_task_vs_grep')}); per-round medians {pairs[0]['ratio_paired_median']:.4f}"
+      f" and {pairs[1]['ratio_paired_median']:.2f}")
 print(f"--tasks ({doc['trace']['tasks']} tasks): --json {res['tasks_json']['median_ms']:.0f} ms,"
       f" human {res['tasks_human']['median_ms']:.0f} ms (target <= 1000 ms: {ok('tasks')});"
       f" jq takes {1 / ratios['tasks_json_vs_jq']:.1f}x as long;"

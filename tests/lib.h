@@ -4,6 +4,9 @@
  * programs first on PATH), shell command lines run with their output
  * captured, and small helpers for files, repositories, JSON and the trace.
  *
+ * With GIT_AGENT_TEST_WRAPPER set (shell words, as `make valgrind` sets
+ * it), every git-agent program a test starts runs under that command.
+ *
  * Include <criterion/criterion.h> before this header. Every string, JSON
  * value and buffer the harness returns lives until the end of the test:
  * tests never free them.
