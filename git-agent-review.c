@@ -1700,7 +1700,7 @@ static git_signature *signature(git_repository *repo, const char *who)
 /* A ref checked out nowhere moves with libgit2, if nobody moved it meanwhile. */
 static int merge_ref_directly(struct review *rv, const char *target, git_commit *base,
 			      git_commit *head, git_index *index, int style, const char *msg,
-			      git_oid *out)
+			      git_oid *out, struct strbuf *why)
 {
 	git_repository *repo = rv->repo.repo;
 	git_reference *ref = NULL;
@@ -1732,14 +1732,37 @@ static int merge_ref_directly(struct review *rv, const char *target, git_commit 
 	git_signature_free(author);
 	git_signature_free(committer);
 	free(log);
-	if (err < 0) {
-		error("cannot update '%s': %s", target, git_error_text());
-		return -1;
-	}
-	return 0;
+	if (err == GIT_EMODIFIED)
+		sb_addf(why, "'%s' was moved by another process while the merge was made: run "
+			"'git agent review %s --merge' again", esc(target + 11), rv->task.slug);
+	else if (err < 0)
+		sb_addf(why, "cannot update '%s': %s", esc(target), git_error_text());
+	return err < 0 ? -1 : 0;
 }
 
-/* Runs git in the worktree that has the target checked out; undoes a failure. */
+/*
+ * Takes a failed merge back in a worktree that was clean: git merge that
+ * meets another git process (a `git status` refreshing the index) can stop
+ * after staging the merge, without MERGE_HEAD, so only a hard reset to HEAD
+ * undoes every way it fails.
+ */
+static void undo_merge(const char *dir)
+{
+	const char *reset[] = { "reset", "--hard", "--quiet", "HEAD", NULL };
+	struct child c = CHILD_INIT;
+
+	git_child(&c, dir);
+	c.capture_err = 1;	/* git_with_retry() tells contention by it */
+	if (git_with_retry(&c, reset, "undo the merge"))
+		warning("cannot undo the failed merge in '%s': %s", esc(dir), c.err.buf);
+	child_release(&c);
+}
+
+/*
+ * Runs git in the worktree that has the target checked out. A failure is
+ * undone; one that came from another git process holding the index is
+ * tried again.
+ */
 static int merge_in_worktree(struct review *rv, const char *dir, int style, const char *msg,
 			     struct strbuf *why)
 {
@@ -1748,35 +1771,36 @@ static int merge_in_worktree(struct review *rv, const char *dir, int style, cons
 	const char *ff[] = { "merge", "--ff-only", head, NULL };
 	const char *squash[] = { "merge", "--squash", head, NULL };
 	const char *commit[] = { "commit", "--no-edit", "-m", msg, NULL };
-	const char *abort_merge[] = { "merge", "--abort", NULL };
-	const char *reset[] = { "reset", "--hard", "--quiet", "HEAD", NULL };
-	const char *merging[] = { "rev-parse", "--quiet", "--verify", "MERGE_HEAD", NULL };
 	const char *env[] = { "GIT_MERGE_AUTOEDIT=no", NULL };
 	struct child c = CHILD_INIT;
-	int ret;
+	long waited = 0;
+	int ret, busy;
 
 	git_oid_tostr(head, sizeof(head), &rv->head);
 	git_child(&c, dir);
 	c.env = env;
 	c.capture_out = 1;
 	c.capture_err = 1;
-	ret = git_with_retry(&c, style == MERGE_STYLE_FF ? ff :
-			     style == MERGE_STYLE_SQUASH ? squash : merge, "merge");
-	if (!ret && style == MERGE_STYLE_SQUASH) {
-		child_release(&c);
-		ret = git_with_retry(&c, commit, "commit the squashed merge");
+	for (;;) {
+		sb_reset(&c.out);
+		sb_reset(&c.err);
+		ret = run_git(&c, style == MERGE_STYLE_FF ? ff :
+			      style == MERGE_STYLE_SQUASH ? squash : merge);
+		if (ret < 0)
+			die_errno("cannot run git to merge");
+		if (!ret && style == MERGE_STYLE_SQUASH)
+			ret = git_with_retry(&c, commit, "commit the squashed merge");
+		if (!ret)
+			break;
+		busy = is_contention(c.err.buf) ||
+		       (c.err.buf && strstr(c.err.buf, "Unable to write index"));
+		undo_merge(dir);
+		if (!busy || !lock_backoff(&waited))
+			break;
 	}
-	/* The worktree was clean: a merge in progress is aborted, a squash reset. */
 	if (ret) {
 		sb_add(why, c.err.buf ? c.err.buf : "", c.err.len);
 		sb_add(why, c.out.buf ? c.out.buf : "", c.out.len);
-		child_release(&c);
-		c.quiet = 1;
-		c.capture_out = c.capture_err = 0;
-		if (!run_git(&c, merging))
-			git_with_retry(&c, abort_merge, "abort the merge");
-		else if (style == MERGE_STYLE_SQUASH)
-			git_with_retry(&c, reset, "undo the squashed merge");
 	}
 	child_release(&c);
 	return ret ? -1 : 0;
@@ -1947,6 +1971,29 @@ static void check_merge(struct review *rv, struct merge_result *m, git_commit *b
 	}
 }
 
+/*
+ * Merges into one repository take turns: two merges into a checked-out
+ * branch would meet in its index and MERGE_HEAD, and two updates of one ref
+ * would refuse each other. A flock(2), so a killed merge holds nothing.
+ */
+static int lock_merges(struct review *rv)
+{
+	char *path = path_join(rv->repo.agent_dir, "merge.lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+
+	if (fd < 0)
+		die_errno("cannot open '%s'", esc(path));
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		progress("waiting for another merge to finish...");
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR || interrupted)
+				die("cannot lock '%s': %s", esc(path),
+				    interrupted ? "interrupted" : strerror(errno));
+	}
+	free(path);
+	return fd;
+}
+
 static int merge_task(struct review *rv, const struct review_options *o)
 {
 	struct merge_result m;
@@ -1957,7 +2004,7 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	struct strbuf msg = STRBUF_INIT, why = STRBUF_INIT;
 	json_t *summary = NULL, *e;
 	char *worktree = NULL;
-	int ret = EXIT_GATE, already;
+	int ret = EXIT_GATE, already, lock = -1;
 
 	memset(&m, 0, sizeof(m));
 	m.style = o->style >= 0 ? o->style : (int)rv->repo.config.merge_style;
@@ -1974,6 +2021,7 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	if (m.reasons.nr)
 		goto refused;
 	m.into = merge_target(rv);
+	lock = lock_merges(rv);
 	if (git_reference_name_to_id(&target_id, repo, m.into) < 0 ||
 	    git_commit_lookup(&base, repo, &target_id) < 0 ||
 	    git_commit_lookup(&head, repo, &rv->head) < 0)
@@ -2002,7 +2050,7 @@ static int merge_task(struct review *rv, const struct review_options *o)
 			"by hand): finishing the merge of task '%s'", esc(m.into + 11),
 			esc(rv->task.branch), rv->task.slug);
 	} else if (worktree ? merge_in_worktree(rv, worktree, m.style, msg.buf, &why) :
-		   merge_ref_directly(rv, m.into, base, head, index, m.style, msg.buf, &m.commit)) {
+		   merge_ref_directly(rv, m.into, base, head, index, m.style, msg.buf, &m.commit, &why)) {
 		char *s = xstrfmt("git could not merge '%s' into '%s'; nothing was changed%s%s",
 				  esc(rv->task.branch), esc(m.into + 11), why.len ? ":\n" : "",
 				  why.len ? esc(why.buf) : "");
@@ -2017,6 +2065,8 @@ static int merge_task(struct review *rv, const struct review_options *o)
 	}
 	if (git_reference_name_to_id(&m.commit, repo, m.into) < 0)
 		die_git("cannot read '%s'", esc(m.into));
+	close(lock);	/* the next merge may go */
+	lock = -1;
 	test_die_point("merge-ref");
 	m.merged = 1;
 	ret = 0;
@@ -2038,6 +2088,8 @@ static int merge_task(struct review *rv, const struct review_options *o)
 refused:
 	log_refused(rv, &m.reasons);
 done:
+	if (lock >= 0)
+		close(lock);
 	print_merge(rv, &m, o->json);
 	json_decref(summary);
 	git_index_free(index);

@@ -307,7 +307,10 @@ void sleep_ms(long ms);
  * interrupted, and the caller should give up.
  */
 int lock_backoff(long *waited);
-/* run_git() retried while git fails because of contention; dies if git cannot run. */
+/*
+ * run_git() retried while git fails because of contention, which it tells
+ * by git's message: c must capture stderr. Dies if git cannot run.
+ */
 int git_with_retry(struct child *c, const char **argv, const char *what);
 /*
  * Ends the process group pgid, led by a child of ours, and whatever its

@@ -576,7 +576,8 @@ static void prune_worktrees(const struct agent_repo *r)
 	c.dir = r->root;
 	c.clean_git_env = 1;
 	c.no_stdin = 1;
-	c.quiet = 1;
+	c.capture_out = 1;
+	c.capture_err = 1;	/* git_with_retry() tells contention by it */
 	git_with_retry(&c, argv, "prune worktrees");
 	child_release(&c);
 }

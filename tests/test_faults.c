@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -994,4 +995,206 @@ Test(disk_full, full_agent_dir_makes_no_record)
 				    "No space left on device", agent));
 	assert_no_task(repo, strf("%s/tasks", agent), "disk-full");
 	cr_assert_eq(count_entries(strf("%s/tasks", agent)), 0);
+}
+
+/* Lock contention: 16 at once, beside `git status` and `git gc --auto` */
+
+TestSuite(contention, .init = sandbox_setup, .fini = sandbox_teardown, .timeout = 600);
+
+#define PARALLEL 16
+
+/*
+ * A repository where `git gc --auto` always wants to run: gc.auto=1 and
+ * 2,560 loose objects that no ref reaches (gc keeps them: they are new), so
+ * the sample gc counts (objects/17/) is over its threshold; gc in the
+ * foreground. Each gc packs the refs, expires reflogs and repacks. main is
+ * checked out, or HEAD is detached.
+ */
+static char *busy_repo(int detached)
+{
+	char *repo = make_repo("repo");
+
+	run_ok(repo, "git config gc.auto 1 && git config gc.autoPackLimit 1 && "
+		     "git config gc.autoDetach false && mkdir ../blobs && i=0 && "
+		     "while [ $i -lt 2560 ]; do i=$((i+1)); echo \"blob $i\" > ../blobs/$i; done && "
+		     "git hash-object -w ../blobs/* >/dev/null");
+	assert_contains(run_ok(repo, "GIT_TRACE=1 git gc --auto 2>&1"), "git pack-refs");
+	if (detached)
+		run_ok(repo, "git checkout -q --detach");
+	return repo;
+}
+
+/* Loops `git status` and `git gc --auto` in repo until stop_git_traffic(). */
+static pid_t start_git_traffic(const char *repo)
+{
+	return run_background(repo, sandbox_path("traffic.log"),
+			      "while [ ! -e %s ]; do git status >/dev/null 2>&1; "
+			      "git gc --auto >/dev/null 2>&1; echo >> %s; done",
+			      sh_quote(sandbox_path("traffic.stop")), sh_quote(sandbox_path("traffic.count")));
+}
+
+/* Lets the loop finish its round, so no gc is killed holding a lock; returns its rounds. */
+static int stop_git_traffic(pid_t pid)
+{
+	char *count;
+
+	write_file(sandbox_path("traffic.stop"), "", 0644);
+	waitpid(pid, NULL, 0);
+	count = read_file(sandbox_path("traffic.count"));
+	return count ? count_lines(count) : 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Runs `git agent <args>` PARALLEL times at once in repo, %d in args being
+ * 1..PARALLEL; their exit codes into codes. Returns the seconds it took.
+ */
+static double run_parallel(const char *repo, const char *args, int codes[PARALLEL])
+{
+	char *dir = sandbox_path("parallel"), *command = strf("git agent %s", args);
+	double t0;
+	int i;
+
+	run_ok(NULL, "rm -rf %s && mkdir %s", sh_quote(dir), sh_quote(dir));
+	t0 = now_seconds();
+	run_ok(repo, "for i in $(seq %d); do (git agent %s > %s/out.$i 2> %s/err.$i; "
+	       "echo $? > %s/code.$i) & done; wait", PARALLEL,
+	       strf(args, "$i"), sh_quote(dir), sh_quote(dir), sh_quote(dir));
+	t0 = now_seconds() - t0;
+	for (i = 0; i < PARALLEL; i++) {
+		char *code = read_file(strf("%s/code.%d", dir, i + 1));
+
+		cr_assert(code != NULL, "`%s` #%d left no exit code", command, i + 1);
+		codes[i] = atoi(code);
+	}
+	return t0;
+}
+
+static char *parallel_err(int i)
+{
+	return read_file(sandbox_path("parallel/err.%d", i + 1));
+}
+
+static void assert_all_succeeded(const char *what, const int codes[PARALLEL])
+{
+	int i;
+
+	for (i = 0; i < PARALLEL; i++)
+		cr_assert_eq(codes[i], 0, "%s #%d: exit %d\n%s", what, i + 1, codes[i],
+			     visible(parallel_err(i)));
+}
+
+/* 16 tasks task-1..task-16 made at once, each then given a commit of work-N.txt. */
+static void spawn_sixteen(const char *repo, const char *base)
+{
+	char *trace = strf("%s/.git/agent/trace.jsonl", repo);
+	int codes[PARALLEL], i;
+	double took;
+
+	took = run_parallel(repo, strf("spawn --create --base %s \"Task %%s\"", base), codes);
+	cr_log_info("%d parallel spawn --create: %.2f s", PARALLEL, took);
+	assert_all_succeeded("spawn --create", codes);
+	cr_assert_eq(worktree_count(repo), PARALLEL + 1);
+	assert_no_stale_worktree(repo);
+	cr_assert_eq(trace_count(trace_read(trace), "worktree.created", NULL), PARALLEL);
+	for (i = 1; i <= PARALLEL; i++) {
+		char *wt = sandbox_path("repo-worktrees/task-%d", i);
+
+		cr_assert(worktree_listed(repo, wt), "no worktree task-%d", i);
+		cr_assert_str_empty(run_ok(wt, "git status --porcelain"));
+		write_file(strf("%s/work-%d.txt", wt, i), strf("work %d\n", i), 0644);
+		run_ok(wt, "git add -A && git commit -q -m 'Work %d'", i);
+	}
+}
+
+static void review_sixteen(const char *repo)
+{
+	char *trace = strf("%s/.git/agent/trace.jsonl", repo);
+	int codes[PARALLEL], i;
+	double took;
+
+	took = run_parallel(repo, "review task-%s", codes);
+	cr_log_info("%d parallel review: %.2f s", PARALLEL, took);
+	assert_all_succeeded("review", codes);
+	for (i = 1; i <= PARALLEL; i++)
+		cr_assert(path_exists(strf("%s/.git/agent/tasks/task-%d/review/01/summary.json", repo, i)),
+			  "no round 01 for task-%d", i);
+	cr_assert_eq(trace_count(trace_read(trace), "review.recorded", NULL), PARALLEL);
+}
+
+/*
+ * 16 merges into main at once: each merges, or refuses cleanly saying to
+ * run it again (then it is run again). main ends with 16 merge commits, one
+ * per task, every task's head in it; no branch, worktree or ref is broken.
+ */
+static void merge_sixteen(const char *repo)
+{
+	char *trace = strf("%s/.git/agent/trace.jsonl", repo), *old = run_ok(repo, "git rev-parse main");
+	int codes[PARALLEL], i, refused = 0;
+	double took;
+
+	took = run_parallel(repo, "review --merge task-%s", codes);
+	for (i = 0; i < PARALLEL; i++) {
+		if (!codes[i])
+			continue;
+		cr_assert_eq(codes[i], 1, "merge #%d: exit %d\n%s", i + 1, codes[i], visible(parallel_err(i)));
+		assert_contains(parallel_err(i), "--merge' again");
+		refused++;
+		run_ok(repo, "git agent review --merge task-%d", i + 1);
+	}
+	cr_log_info("%d parallel review --merge: %.2f s, %d refused with a retry message",
+		    PARALLEL, took, refused);
+	run_ok(repo, "git fsck --no-dangling --no-progress");
+	cr_assert_str_eq(run_ok(repo, "git rev-list --count --merges %s..main", old), "16");
+	cr_assert_str_eq(run_ok(repo, "git rev-list --count --first-parent %s..main", old), "16");
+	for (i = 1; i <= PARALLEL; i++) {
+		char *wt = sandbox_path("repo-worktrees/task-%d", i);
+
+		cr_assert_str_eq(run_ok(repo, "git show main:work-%d.txt", i), strf("work %d", i));
+		cr_assert_str_empty(run_ok(repo, "git branch --list agent/task-%d", i));
+		cr_assert(!path_exists(wt), "the worktree of task-%d is left", i);
+	}
+	cr_assert_eq(worktree_count(repo), 1);
+	assert_no_stale_worktree(repo);
+	cr_assert_eq(trace_count(trace_read(trace), "merge.done", NULL), PARALLEL);
+}
+
+Test(contention, sixteen_spawns_reviews_and_merges_into_the_checked_out_main)
+{
+	char *repo = busy_repo(0);
+	pid_t traffic = start_git_traffic(repo);
+	int rounds;
+
+	spawn_sixteen(repo, "main");
+	review_sixteen(repo);
+	merge_sixteen(repo);
+	rounds = stop_git_traffic(traffic);
+	cr_log_info("git status and git gc --auto ran %d times beside them", rounds);
+	cr_assert_gt(rounds, 0);
+	cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
+	cr_assert_str_eq(run_ok(repo, "git symbolic-ref HEAD"), "refs/heads/main");
+	for (int i = 1; i <= PARALLEL; i++)
+		cr_assert_str_eq(read_file(strf("%s/work-%d.txt", repo, i)), strf("work %d\n", i));
+}
+
+Test(contention, sixteen_merges_into_a_main_checked_out_nowhere)
+{
+	char *repo = busy_repo(1), *head = run_ok(repo, "git rev-parse HEAD");
+	pid_t traffic = start_git_traffic(repo);
+	int rounds;
+
+	spawn_sixteen(repo, "main");
+	review_sixteen(repo);
+	merge_sixteen(repo);
+	rounds = stop_git_traffic(traffic);
+	cr_log_info("git status and git gc --auto ran %d times beside them", rounds);
+	cr_assert_str_eq(run_ok(repo, "git rev-parse HEAD"), head, "the detached HEAD moved");
+	cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
 }
