@@ -152,7 +152,15 @@ static struct result run_safe(const char *dir, int status, const char *command)
 		for (i = 0; i < r.out_len; i++)
 			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n',
 				  "raw control byte 0x%02x in the JSON of %s", r.out[i], visible(command));
-		json_parse(r.out);
+		if (strstr(command, "agent trace")) {	/* one object a line */
+			char *line, *save = NULL;
+
+			for (line = strtok_r(strf("%s", r.out), "\n", &save); line;
+			     line = strtok_r(NULL, "\n", &save))
+				json_parse(line);
+		} else {
+			json_parse(r.out);
+		}
 		assert_terminal_safe(strf("stderr of %s", visible(command)), r.err, r.err_len);
 	} else {
 		assert_result_safe(visible(command), &r);
@@ -667,5 +675,235 @@ Test(hostile_input, shell_in_a_valid_branch_prefix_is_quoted_everywhere)
 	/* The merges took the branches and worktrees: the scripts make them again. */
 	assert_scripts_safe(repo, folders, i);
 	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, repo_dirs);
+}
+
+/* names and bases */
+
+/* --name must be a slug: anything else is refused with the name escaped, nothing made. */
+Test(hostile_input, names_that_are_no_slug_are_refused)
+{
+	char *repo = make_repo("repo");
+	struct result before = sandbox_tree(), r;
+	size_t i;
+
+	for (i = 0; i < CORPUS_NR; i++) {
+		r = run_safe(repo, 128, strf("git agent spawn --name %s 'Named task'",
+					     sh_quote(corpus[i].text)));
+		assert_contains(r.err, "fatal: invalid task name '");
+		assert_contains(r.err, escaped(corpus[i].text, "\t"));
+	}
+	run_safe(repo, 128, strf("git agent spawn --name %s x", strf("%049d", 0)));
+	run_safe(repo, 128, "git agent spawn --name Upper x");
+	run_safe(repo, 128, "git agent spawn --name a--b x");
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/* A base starting with '-' would be an option to the git of the scripts: refused. */
+Test(hostile_input, base_starting_with_a_dash_is_refused)
+{
+	char *repo = make_repo("repo");
+	struct result before, r;
+
+	run_ok(repo, "git update-ref 'refs/heads/--output=/tmp/PWNED' HEAD");
+	before = sandbox_tree();
+	r = run_safe(repo, 128, "git agent spawn --base '--output=/tmp/PWNED' 'Dash base'");
+	cr_assert_str_eq(r.err, "fatal: bad base '--output=/tmp/PWNED': a base starting with '-' "
+			 "would read as an option of git\n");
+	run_safe(repo, 128, "git -c agent.base=-x agent spawn --create 'Dash base'");
+	assert_wrote_only_in(&before, (const char *const[]){ NULL });
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0);
+}
+
+/* configuration */
+
+/*
+ * A bad value of every checked key, by git -c and by .git/config, for each
+ * command: exit 128 naming the key and the value (escaped), nothing made.
+ */
+Test(hostile_input, bad_config_values_are_refused_by_every_command)
+{
+	static const struct { const char *key, *value; } cases[] = {
+		{ "agent.checkTimeout", "9223372036854775807" },
+		{ "agent.checkTimeout", "31536001" },
+		{ "agent.checkTimeout", "-1" },
+		{ "agent.checkTimeout", "1e3" },
+		{ "agent.checkTimeout", "$(touch PWNED)" },
+		{ "agent.checkTimeout", "\033]52;c;eA==\007" },
+		{ "agent.mergeStyle", "rebase; touch PWNED" },
+		{ "agent.mergeStyle", "merge\nfatal: forged line" },
+		{ "agent.mode", "create\033[2J" },
+		{ "agent.fetch", "yes\xc2\x9b" },
+		{ "agent.removeAfterMerge", "\xe2\x80\xaetrue" },
+		{ "agent.remote", "--upload-pack=touch PWNED" },
+		{ "agent.branchPrefix", "-c" },
+		{ "agent.jobs", "0x\xff" },
+	};
+	static const char *const commands[] = { "spawn 'Config task'", "review t", "trace",
+		"trace --emit note --task t", NULL };
+	char *repo = make_repo("repo"), *record;
+	struct result before, r;
+	size_t i, j;
+
+	spawn_json(repo, "--create --name t 'Task'");
+	record = read_file(strf("%s/.git/agent/tasks/t.ini", repo));
+	before = sandbox_tree();
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const char *q = sh_quote(cases[i].value);
+
+		for (j = 0; commands[j]; j++) {
+			r = run_safe(repo, 128, strf("git -c %s=%s agent %s", cases[i].key, q, commands[j]));
+			cr_assert(!strncmp(r.err, "fatal: bad value '", 18), "%s", visible(r.err));
+			cr_assert(strcasestr(r.err, strf("'%s'", cases[i].key)), "%s", visible(r.err));
+			assert_contains(r.err, escaped(cases[i].value, ""));
+			cr_assert_eq(count_lines(r.err), 1, "one line: %s", visible(r.err));
+		}
+		run_ok(repo, "git config %s %s", cases[i].key, q);
+		run_safe(repo, 128, "git agent spawn 'Config task'");
+		run_ok(repo, "git config --unset %s", cases[i].key);
+	}
+	assert_wrote_only_in(&before, (const char *const[]){ "./repo/.git/config", NULL });
+	cr_assert_str_eq(read_file(strf("%s/.git/agent/tasks/t.ini", repo)), record);
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 2);
+	assert_nothing_ran();
+}
+
+/*
+ * agent.worktreeDir and agent.dir that land in the main worktree, also
+ * through a symlink or "..": refused, nothing made.
+ */
+Test(hostile_input, config_paths_into_the_main_worktree_are_refused)
+{
+	static const char *const values[] = { "sub", "./x/../y", "../repo/z", "link-in/deeper",
+		".", "src/..", NULL };
+	char *repo = make_repo("repo");
+	struct result before, r;
+	size_t i;
+
+	run_ok(NULL, "ln -s repo/src link-in");
+	before = sandbox_tree();
+	for (i = 0; values[i]; i++) {
+		const char *v = values[i][0] == 'l' ? sandbox_path("%s", values[i]) : values[i];
+
+		r = run_safe(repo, 128, strf("git -c agent.worktreeDir=%s agent spawn --create x",
+					     sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+		r = run_safe(repo, 128, strf("git -c agent.dir=%s agent spawn x", sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+		r = run_safe(repo, 128, strf("git agent spawn --out %s x", sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+	}
+	r = run_safe(repo, 128, "git -c agent.worktreeDir=.git/wt agent spawn --create x");
+	assert_nothing_made(repo, &before);
+}
+
+/* A directory whose name is the whole terminal and shell corpus (what a file name can hold). */
+static char *hostile_dir_name(void)
+{
+	return strf("%s", "wt $(touch PWNED) `touch PWNED` ; '\\'' \" \033[31m \033]52;c;eA==\007 "
+		    "\xc2\x9b \xe2\x80\xae \xff \n end");
+}
+
+/*
+ * agent.worktreeDir, agent.dir and agent.trace naming directories full of
+ * shell and escapes: the task is made there, every output escapes them, the
+ * scripts quote them, review and merge work.
+ */
+Test(hostile_input, config_paths_with_hostile_names_are_used_and_quoted)
+{
+	char *repo = make_repo("repo"), *name = hostile_dir_name(), *args;
+	char *wtdir = sandbox_path("%s", name), *dir = sandbox_path("%s-tasks", name);
+	char *trace = sandbox_path("%s-trace.jsonl", name), *folder;
+	const char *wt;
+	json_t *task;
+	struct result r;
+
+	args = strf("-c agent.worktreeDir=%s -c agent.dir=%s -c agent.trace=%s", sh_quote(wtdir),
+		    sh_quote(dir), sh_quote(trace));
+	run_safe(repo, 0, strf("git %s agent spawn 'Dry task'", args));
+	run(&r, repo, "git %s agent spawn --json --create --name t 'Hostile dirs'", args);
+	assert_status(&r, 0);
+	task = json_parse(r.out);
+	wt = json_str(task, "worktree");
+	cr_assert_str_eq(wt, lossy(strf("%s/t", wtdir)));
+	cr_assert(worktree_listed(repo, strf("%s/t", wtdir)));
+	folder = strf("%s/t", dir);
+	cr_assert(is_dir(folder));
+	run_safe(repo, 0, strf("git %s agent spawn --create 'Human output'", args));
+	write_file(strf("%s/t/src/new.c", wtdir), "int new_file;\n", 0644);
+	run_ok(strf("%s/t", wtdir), "git add -A && git commit -q -m 'Add new.c'");
+	run_safe(strf("%s/t", wtdir), 0, strf("git %s agent review --check 'pwd'", args));
+	run_safe(repo, 0, strf("git %s agent review --json t", args));
+	run_safe(repo, 0, strf("git %s agent trace", args));
+	run_safe(repo, 0, strf("git %s agent trace --json", args));
+	run(&r, repo, "git %s agent review t --merge", args);
+	assert_status(&r, 0);
+	assert_result_safe("review --merge", &r);
+	trace_read(trace);
+	cr_assert(!path_exists(strf("%s/.git/agent/trace.jsonl", repo)));
+	assert_scripts_safe(repo, &folder, 1);
+}
+
+/*
+ * agent.copy patterns that point outside, or hold shell, copy nothing from
+ * outside the main worktree; agent.link values that leave it are refused.
+ */
+Test(hostile_input, copy_and_link_patterns_stay_in_the_repository)
+{
+	static const char *const copies[] = { "../*", "../../*", "/etc/passwd", "/*",
+		"$(touch PWNED)", "`touch PWNED`", "'; touch PWNED; '", "*.env\n../*", NULL };
+	static const char *const links[] = { "..", "../outside", "/etc", "src/../../outside",
+		"./../outside", NULL };
+	char *repo = make_repo("repo"), *folder;
+	struct result before, r;
+	json_t *task;
+	size_t i;
+
+	write_file(sandbox_path("outside/secret.env"), "secret\n", 0644);
+	write_file(strf("%s/.env", repo), "ignored and copied\n", 0644);
+	before = sandbox_tree();
+	for (i = 0; copies[i]; i++)
+		run_ok(repo, "git config --add agent.copy %s", sh_quote(copies[i]));
+	run_ok(repo, "git config --add agent.copy .env");
+	run(&r, repo, "git agent spawn --json --create --name c 'Copy task'");
+	assert_status(&r, 0);
+	task = json_parse(r.out);
+	cr_assert_str_eq(run_ok(json_str(task, "worktree"), "git ls-files --others"), ".env");
+	cr_assert_eq(json_integer_value(json_object_get(trace_find(trace_read(json_str(task, "trace")),
+								     "setup.done", "c"), "copied")), 1);
+	folder = strf("%s", json_str(task, "folder"));
+	run_ok(repo, "git agent review --abandon c >/dev/null");
+	assert_scripts_safe(repo, &folder, 1);
+	cr_assert_str_eq(run_ok(NULL, "git -C repo-worktrees/c ls-files --others"), ".env");
+	run_ok(repo, "git config --unset-all agent.copy");
+	for (i = 0; links[i]; i++) {
+		r = run_safe(repo, 128, strf("git -c agent.link=%s agent spawn --create 'Link task'",
+					     sh_quote(links[i])));
+		assert_contains(r.err, "fatal: bad agent.link value '");
+	}
+	assert_wrote_only_in(&before, repo_dirs);
+	assert_nothing_ran();
+}
+
+/*
+ * A symlink committed in the base that leads out of the worktree: agent.copy
+ * and agent.link put nothing through it, with a warning.
+ */
+Test(hostile_input, copy_and_link_never_follow_a_symlink_out_of_the_worktree)
+{
+	char *repo = make_repo("repo"), *outside = sandbox_path("outside");
+	struct result before, r;
+
+	make_dirs(outside);
+	run_ok(repo, "git checkout -q -b evil && ln -s %s escape && git add escape && "
+	       "git commit -q -m 'A symlink out' && git checkout -q main", sh_quote(outside));
+	write_file(strf("%s/escape/copied.env", repo), "secret\n", 0644);
+	write_file(strf("%s/escape/linked/x", repo), "x\n", 0644);
+	before = sandbox_tree();
+	r = run_safe(repo, 0, "git -c agent.copy='*.env' -c agent.link=escape/linked "
+		     "agent spawn --create --allow-dirty --base evil 'Symlink task'");
+	assert_contains(r.err, "warning: not copying or linking '");
+	cr_assert_eq(count_entries(outside), 0, "something was put outside the worktree");
 	assert_wrote_only_in(&before, repo_dirs);
 }
