@@ -907,3 +907,74 @@ Test(hostile_input, copy_and_link_never_follow_a_symlink_out_of_the_worktree)
 	cr_assert_eq(count_entries(outside), 0, "something was put outside the worktree");
 	assert_wrote_only_in(&before, repo_dirs);
 }
+
+/* the task environment, the agent's work and review */
+
+/*
+ * A created task made of the whole corpus: setup sees the exact title in
+ * $AGENT_TITLE, and review, merge and trace show the agent's hostile
+ * files, commits, report and check output escaped, while the evidence keeps
+ * them byte for byte and the merge takes them as they are.
+ */
+Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
+{
+	char *repo = make_repo("repo"), *all = whole_corpus(), *seen = sandbox_path("input/title");
+	char *check = sandbox_path("input/check.sh"), *round;
+	struct result before, r;
+	json_t *task, *summary;
+	const char *wt;
+	size_t i;
+
+	make_dirs(sandbox_path("input"));
+	write_file(check, strf("printf '%%s' %s\n", sh_quote(all)), 0755);
+	run_ok(repo, "git config agent.setup %s", sh_quote(strf("printf %%s \"$AGENT_TITLE\" > %s",
+								   sh_quote(seen))));
+	before = sandbox_tree();
+	run(&r, repo, "git agent spawn --json --create --name t -m %s --step %s --check %s %s",
+	    sh_quote(all), sh_quote(all), sh_quote(check), sh_quote(all));
+	assert_status(&r, 0);
+	assert_terminal_safe("stderr of spawn --create", r.err, r.err_len);
+	task = json_parse(r.out);
+	wt = json_str(task, "worktree");
+	cr_assert_str_eq(read_file(seen), all, "setup did not see the title as it is");
+
+	/* The agent: a file and a commit per payload, and a report of everything. */
+	for (i = 0; i < CORPUS_NR; i++) {
+		char *name = strf("f%02zu %s", i, corpus[i].text), *p;
+
+		for (p = name; *p; p++)
+			*p = *p == '/' ? '_' : *p;	/* one file, not a path */
+		write_file(strf("%s/%s", wt, name), corpus[i].text, 0644);
+		run_ok(wt, "git add -A && git commit -q -m %s", sh_quote(strf("%s\n\n%s", corpus[i].text,
+										   all)));
+	}
+	write_file(strf("%s/report.md", json_str(task, "folder")), all, 0644);
+	write_file(strf("%s/uncommitted %s", wt, corpus[13].text), "x", 0644);
+
+	r = run_safe(repo, 0, "git agent review t");
+	assert_contains(r.out, "uncommitted changes in the worktree");
+	run_ok(NULL, "rm %s", sh_quote(strf("%s/uncommitted %s", wt, corpus[13].text)));
+	r = run_safe(repo, 0, "git agent review --json t");
+	summary = json_parse(r.out);
+	round = strf("%s", json_str(summary, "evidence"));
+	cr_assert_str_eq(read_file(strf("%s/checks/01.out", round)), all);
+	cr_assert_str_eq(read_file(strf("%s/report.md", round)), all);
+	cr_assert_str_eq(read_file(strf("%s/status.txt", round)), "");
+	run_ok(repo, "git diff --stat=80 main...agent/t > %s", sh_quote(sandbox_path("input/stat")));
+	cr_assert_str_eq(read_file(strf("%s/diffstat.txt", round)), read_file(sandbox_path("input/stat")));
+	run_ok(NULL, "git -C %s apply --check %s/diff.patch", sh_quote(repo), sh_quote(round));
+	run_safe(repo, 0, "git agent trace");
+	run_safe(repo, 0, "git agent trace --json");
+	run_safe(repo, 0, "git agent trace --tasks");
+	run_safe(repo, 0, "git agent trace --tasks --json");
+	run(&r, repo, "git agent review t --merge");
+	assert_status(&r, 0);
+	assert_result_safe("review --merge", &r);
+	cr_assert_str_eq(run_ok(repo, "git rev-parse main^{tree}"),
+			 run_ok(repo, "git rev-parse %s^{tree}", json_str(summary, "head")),
+			 "the merge did not take the reviewed files as they are");
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, (const char *const[]){ "./repo", "./repo-worktrees", "./input",
+							      NULL });
+	assert_nothing_ran();
+}
