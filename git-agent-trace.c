@@ -467,6 +467,8 @@ static struct task_summary *task_of(struct trace *tr, const struct json_span *sl
 	if (!slug->escaped && (slot = table_find(&tr->tasks, slug->p, slug->len)))
 		return slot->value;
 	json_span_text(slug, &tr->text);
+	if (memchr(tr->text.buf, '\0', tr->text.len))
+		return NULL;	/* \u0000 in a name: no task of ours, nor one to show as "t" */
 	slot = table_add(&tr->tasks, tr->text.buf, tr->text.len);
 	if (slot->value)
 		return slot->value;
@@ -669,6 +671,29 @@ static int is_object_id(const char *s, size_t len)
 	return len == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
+/* escape_control() of len bytes that may hold NUL (from \u0000): shown as \x00. */
+static void escape_bytes(struct strbuf *out, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	for (;;) {
+		escape_control(out, s);
+		s += strlen(s);
+		if (s >= end)
+			break;
+		sb_adds(out, "\\x00");
+		s++;
+	}
+}
+
+/* A JSON string as escaped text for the terminal. */
+static const char *shown_string(struct strbuf *out, json_t *v)
+{
+	sb_reset(out);
+	escape_bytes(out, json_string_value(v), json_string_length(v));
+	return out->buf ? out->buf : "";
+}
+
 /* A value as key=value text: escaped, quoted when it has spaces, cut when long. */
 static void add_value(struct strbuf *out, json_t *v)
 {
@@ -687,10 +712,7 @@ static void add_value(struct strbuf *out, json_t *v)
 				cut = i;
 		}
 		sb_add(&raw, s, cut ? cut : len);
-		for (i = 0; i < raw.len; i++)	/* NUL bytes from \u0000 */
-			if (!raw.buf[i])
-				raw.buf[i] = '\x01';
-		escape_control(&shown, raw.buf ? raw.buf : "");
+		escape_bytes(&shown, raw.buf ? raw.buf : "", raw.len);
 		if (cut)
 			sb_adds(&shown, "...");
 		if (!shown.len || strpbrk(shown.buf, " \"=")) {
@@ -810,6 +832,7 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	const char *event, *key;
 	const char *const *keys;
 	char when[64];
+	struct strbuf shown = STRBUF_INIT;
 	int emitted, first = 1;
 	size_t i;
 
@@ -822,9 +845,10 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	add_colored(tr, out, COLOR_TIME, when);
 	sb_adds(out, "  ");
 	v = json_object_get(j, "task");
-	add_colored(tr, out, COLOR_TASK, json_is_string(v) ? esc(json_string_value(v)) : "-");
+	add_colored(tr, out, COLOR_TASK, json_is_string(v) ? shown_string(&shown, v) : "-");
 	sb_adds(out, "  ");
-	add_colored(tr, out, event_color(event, emitted), esc(event));
+	add_colored(tr, out, event_color(event, emitted),
+		    shown_string(&shown, json_object_get(j, "event")));
 	keys = emitted ? NULL : key_fields(event);
 	if (keys) {
 		for (i = 0; i < 7 && keys[i]; i++)
@@ -844,6 +868,7 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	}
 	sb_addch(out, '\n');
 	fwrite(out->buf, 1, out->len, stdout);
+	sb_release(&shown);
 	json_decref(j);
 	return 0;
 }
