@@ -150,17 +150,10 @@ static struct result run_safe(const char *dir, int status, const char *command)
 		     visible(command), r.status, status, visible(r.out), visible(r.err));
 	if (strstr(command, "--json") && r.out_len) {
 		for (i = 0; i < r.out_len; i++)
-			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n',
+			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n' || r.out[i] == '\r',
 				  "raw control byte 0x%02x in the JSON of %s", r.out[i], visible(command));
-		if (strstr(command, "agent trace")) {	/* one object a line */
-			char *line, *save = NULL;
-
-			for (line = strtok_r(strf("%s", r.out), "\n", &save); line;
-			     line = strtok_r(NULL, "\n", &save))
-				json_parse(line);
-		} else {
+		if (!strstr(command, "agent trace"))	/* its lines are as they are stored */
 			json_parse(r.out);
-		}
 		assert_terminal_safe(strf("stderr of %s", visible(command)), r.err, r.err_len);
 	} else {
 		assert_result_safe(visible(command), &r);
@@ -1173,4 +1166,114 @@ Test(hostile_input, requested_changes_of_one_megabyte_or_with_a_nul_byte)
 	cr_assert(json_is_true(json_object_get(trace_find(events, "verdict.changes", "t"), "truncated")));
 	r = run_safe(repo, 0, "git agent trace --tasks");
 	assert_contains(r.out, "changes requested");
+}
+
+/* trace lines */
+
+/*
+ * The hostile log of tests/hostile/trace.jsonl, an over-long line and one
+ * nested 100,000 deep: every command reads it to the end (exit 0), shows
+ * what it can escaped, warns about the rest by line number, passes --json
+ * lines through as they are, and an emitted merge.done merges nothing.
+ */
+Test(hostile_input, hostile_trace_lines_are_shown_escaped_or_skipped)
+{
+	char *repo = make_repo("repo"), *log = strf("%s/.git/agent/trace.jsonl", repo);
+	char *data = strf("%s/tests/hostile/trace.jsonl", build_dir);
+	struct strbuf more = STRBUF_INIT;
+	struct result r;
+	size_t n;
+
+	cr_assert(path_exists(data), "no tests/hostile/trace.jsonl");
+	sb_adds(&more, "{\"v\":1,\"ts\":\"2026-11-21T10:00:00Z\",\"event\":\"note\",\"task\":\"t\","
+		"\"long\":\"");
+	for (n = 0; n < TRACE_MAX_LINE; n += 8)
+		sb_adds(&more, "\\u001b[2J");
+	sb_adds(&more, "\"}\n");
+	for (n = 0; n < 100000; n++)
+		sb_addch(&more, '[');
+	sb_addch(&more, '\n');
+	write_file(sandbox_path("more.jsonl"), more.buf, 0644);
+	sb_release(&more);
+	make_dirs(strf("%s/.git/agent", repo));
+	run_ok(NULL, "cat %s more.jsonl > %s", sh_quote(data), sh_quote(log));
+
+	r = run_safe(repo, 0, "git agent trace");
+	cr_assert_eq(count_lines(r.out), 8, "the readable events:\n%s", visible(r.out));
+	assert_contains(r.out, "t\\x1b]0;pwned\\x07  note.\\x1b[31m");
+	assert_contains(r.out, "message=\"csi\\u009b31m osc\\u009d0;x\\u009c bidi\\u202egpj.exe");
+	assert_contains(r.out, "t\\x00x  note  message=a\\x00b");
+	assert_contains(r.err, "trace.jsonl:3: not valid JSON");
+	assert_contains(r.err, "trace.jsonl:4: not UTF-8");
+	assert_contains(r.err, "trace.jsonl:5: contains a NUL byte");
+	assert_contains(r.err, "trace.jsonl:14: \"ts\" is not a time");
+	assert_contains(r.err, "more bad lines");
+	r = run_safe(repo, 0, "git agent trace --json");
+	cr_assert(strstr(r.out, "csi\xc2\x9b" "31m") != NULL, "--json on a pipe is the line as it is");
+	run_safe(repo, 0, "git agent trace --grep pwned --event 'note*' t");
+	r = run_safe(repo, 0, "git agent trace --tasks");
+	assert_contains(r.out, "forged             planned");
+	r = run_safe(repo, 0, "git agent trace --tasks --json");
+	assert_contains(r.out, "{\"task\":\"forged\",\"state\":\"planned\"");
+	assert_nothing_ran();
+}
+
+/* absurd lengths */
+
+/*
+ * A title of 300 KB (many words: one argument holds 128 KB at most): the
+ * task is planned and created, and its events, cut to fit, are read by
+ * every reader.
+ */
+Test(hostile_input, title_of_300_kilobytes_leaves_a_readable_trace)
+{
+	char *repo = make_repo("repo"), *word = sh_quote("\033[31mword\033[0m $(touch PWNED) `x` 'x'");
+	struct strbuf words = STRBUF_INIT;
+	json_t *events;
+	struct result r;
+
+	/* In a script: sh -c takes one argument of 128 KB at most. */
+	sb_adds(&words, "git agent spawn --create --name big");
+	while (words.len < 300 * 1024)
+		sb_addf(&words, " %s", word);
+	write_file(sandbox_path("spawn.sh"), words.buf, 0644);
+	sb_release(&words);
+	r = run_safe_once(repo, 0, strf("sh %s", sh_quote(sandbox_path("spawn.sh"))), 0);
+	cr_assert(strlen(read_file(strf("%s/.git/agent/tasks/big/packet.md", repo))) > 300000);
+	events = trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	cr_assert(json_is_true(json_object_get(trace_find(events, "task.planned", "big"), "truncated")));
+	r = run_safe(repo, 0, "git agent trace --tasks");
+	assert_contains(r.out, "big   running");
+	r = run_safe(repo, 0, "git agent trace big");
+	cr_assert_eq(count_lines(r.out), 3, "task.planned, worktree.created, setup.done:\n%s",
+		     visible(r.out));
+	cr_assert_eq(r.err_len, 0, "a line was skipped: %s", visible(r.err));
+	run_safe(repo, 0, "git agent review big");
+	assert_nothing_ran();
+}
+
+/* The packet template */
+
+/* agent.template that is missing (a hostile name), holds a NUL, or a hostile placeholder. */
+Test(hostile_input, bad_packet_templates_are_refused)
+{
+	char *repo = make_repo("repo"), *name = sandbox_path("input/%s", hostile_dir_name());
+	struct result before, r;
+
+	make_dirs(sandbox_path("input"));
+	run_ok(NULL, "printf '# {{title}}\\000{{description}}\\n' > input/nul.md");
+	write_file(sandbox_path("input/placeholder.md"), "# {{title}}\n{{$(touch PWNED)\033[31m}}\n", 0644);
+	before = sandbox_tree();
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(name)));
+	assert_contains(r.err, "fatal: cannot read the packet template '");
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(sandbox_path("input/nul.md"))));
+	assert_contains(r.err, "holds a NUL byte");
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(sandbox_path("input/placeholder.md"))));
+	assert_contains(r.err, "fatal: unknown placeholder '{{$(touch PWNED)\\x1b[31m}}'");
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0);
+	assert_wrote_only_in(&before, repo_dirs);
+	assert_nothing_ran();
 }
