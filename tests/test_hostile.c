@@ -960,6 +960,9 @@ Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
 	write_file(strf("%s/report.md", json_str(task, "folder")), all, 0644);
 	write_file(strf("%s/uncommitted %s", wt, corpus[13].text), "x", 0644);
 
+	/* A check whose text and output hold controls, and whose output holds a NUL. */
+	run_ok(repo, "git config agent.check %s", sh_quote("printf 'nul\\000byte \\033[2J'; true # "
+							   "\033]52;c;eA==\007 \xc2\x9b \xe2\x80\xae"));
 	r = run_safe(repo, 0, "git agent review t");
 	assert_contains(r.out, "uncommitted changes in the worktree");
 	run_ok(NULL, "rm %s", sh_quote(strf("%s/uncommitted %s", wt, corpus[13].text)));
@@ -967,6 +970,7 @@ Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
 	summary = json_parse(r.out);
 	round = strf("%s", json_str(summary, "evidence"));
 	cr_assert_str_eq(read_file(strf("%s/checks/01.out", round)), all);
+	run_ok(NULL, "printf 'nul\\000byte \\033[2J' | cmp - %s", sh_quote(strf("%s/checks/02.out", round)));
 	cr_assert_str_eq(read_file(strf("%s/report.md", round)), all);
 	cr_assert_str_eq(read_file(strf("%s/status.txt", round)), "");
 	run_ok(repo, "git diff --stat=80 main...agent/t > %s", sh_quote(sandbox_path("input/stat")));
