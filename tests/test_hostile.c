@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1280,4 +1281,40 @@ Test(hostile_input, bad_packet_templates_are_refused)
 	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0);
 	assert_wrote_only_in(&before, repo_dirs);
 	assert_nothing_ran();
+}
+
+/* The threat model */
+
+/* Every test SECURITY.md names as proof (`test_x.c`: suite::name) exists. */
+Test(hostile_input, security_md_names_only_tests_that_exist)
+{
+	char *text = read_file(strf("%s/SECURITY.md", build_dir)), *file = NULL, *source = NULL;
+	const char *p;
+	int named = 0;
+
+	cr_assert(text != NULL, "no SECURITY.md");
+	for (p = text; *p; p++) {
+		if (!strncmp(p, "`test_", 6)) {
+			size_t len = strcspn(p + 1, "`");
+
+			file = strf("%.*s", (int)len, p + 1);
+			source = read_file(strf("%s/tests/%s", build_dir, file));
+			cr_assert(source != NULL, "SECURITY.md names %s, which does not exist", file);
+			p += len;
+		} else if (p[0] == ':' && p[1] == ':' && source) {
+			const char *start = p, *end = p + 2;
+			char *test;
+
+			while (start > text && (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
+				start--;
+			end += strspn(end, "abcdefghijklmnopqrstuvwxyz0123456789_");
+			test = strf("Test(%.*s, %.*s", (int)(p - start), start, (int)(end - p - 2), p + 2);
+			cr_assert(strstr(source, strf("%s)", test)) || strstr(source, strf("%s,", test)),
+				  "SECURITY.md names %.*s in %s, which has no such test", (int)(end - start),
+				  start, file);
+			named++;
+			p = end - 1;
+		}
+	}
+	cr_assert_geq(named, 30, "SECURITY.md names %d tests", named);
 }
