@@ -157,13 +157,14 @@ static void check_relative_path(const char *what, const char *path)
 
 static void check_branch_prefix(struct agent_repo *r, const char *prefix)
 {
-	char *ref = xstrfmt("refs/heads/%s/x", prefix), *part;
+	char *ref, *part;
 	git_reference *found = NULL;
 	size_t i;
 
 	if (!branch_prefix_is_valid(prefix))
 		die("bad branch prefix '%s': 'refs/heads/%s/<slug>' is not a valid branch name",
 		    esc(prefix), esc(prefix));
+	ref = xstrfmt("refs/heads/%s/x", prefix);
 	/* "agent" as a branch leaves no room for "agent/<slug>". */
 	for (i = strlen("refs/heads/"); ref[i]; i++) {
 		if (ref[i] != '/')
