@@ -805,6 +805,10 @@ Test(hostile_input, config_paths_into_the_main_worktree_are_refused)
 		assert_contains(r.err, "is inside the main worktree");
 	}
 	r = run_safe(repo, 128, "git -c agent.worktreeDir=.git/wt agent spawn --create x");
+	run_ok(repo, "git config agent.worktreeDir %s", sh_quote(sandbox_path("link-in")));
+	r = run_safe(repo, 128, "git agent spawn --create x");
+	assert_contains(r.err, "is inside the main worktree");
+	run_ok(repo, "git config --unset agent.worktreeDir");
 	assert_nothing_made(repo, &before);
 }
 
@@ -829,8 +833,9 @@ Test(hostile_input, config_paths_with_hostile_names_are_used_and_quoted)
 	json_t *task;
 	struct result r;
 
-	args = strf("-c agent.worktreeDir=%s -c agent.dir=%s -c agent.trace=%s", sh_quote(wtdir),
-		    sh_quote(dir), sh_quote(trace));
+	args = strf("-c agent.worktreeDir=%s -c agent.dir=%s -c agent.trace=%s -c agent.setup=%s",
+		    sh_quote(wtdir), sh_quote(dir), sh_quote(trace),
+		    sh_quote("true # $(touch PWNED) '\\'' \033[31m \xc2\x9b"));
 	run_safe(repo, 0, strf("git %s agent spawn 'Dry task'", args));
 	run(&r, repo, "git %s agent spawn --json --create --name t 'Hostile dirs'", args);
 	assert_status(&r, 0);
@@ -853,6 +858,9 @@ Test(hostile_input, config_paths_with_hostile_names_are_used_and_quoted)
 	trace_read(trace);
 	cr_assert(!path_exists(strf("%s/.git/agent/trace.jsonl", repo)));
 	assert_scripts_safe(repo, &folder, 1);
+	r = run_safe_once(repo, 128, strf("git %s -c agent.setup=%s agent spawn --create 'Failing setup'",
+					  args, sh_quote("exit 3 # \033]52;c;eA==\007")), 1);
+	assert_contains(r.out, "failed (exit 3)");
 }
 
 /*
@@ -940,7 +948,7 @@ Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
 	run_ok(repo, "git config agent.setup %s", sh_quote(strf("printf %%s \"$AGENT_TITLE\" > %s",
 								   sh_quote(seen))));
 	before = sandbox_tree();
-	run(&r, repo, "git agent spawn --json --create --name t -m %s --step %s --check %s %s",
+	run(&r, repo, "git agent spawn --json --create --name t --scope src -m %s --step %s --check %s %s",
 	    sh_quote(all), sh_quote(all), sh_quote(check), sh_quote(all));
 	assert_status(&r, 0);
 	assert_terminal_safe("stderr of spawn --create", r.err, r.err_len);
@@ -981,7 +989,12 @@ Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
 	run_safe(repo, 0, "git agent trace --json");
 	run_safe(repo, 0, "git agent trace --tasks");
 	run_safe(repo, 0, "git agent trace --tasks --json");
-	run(&r, repo, "git agent review t --merge");
+	/* Refused first: every file is out of scope, and the refusal lists their names. */
+	r = run_safe_once(repo, 1, "git agent review t --merge", 1);
+	assert_contains(r.out, "files out of scope changed");
+	r = run_safe_once(repo, 1, "git agent review t --merge --json", 0);
+	assert_contains(r.err, "files out of scope changed");
+	run(&r, repo, "git agent review t --merge --allow-out-of-scope");
 	assert_status(&r, 0);
 	assert_result_safe("review --merge", &r);
 	cr_assert_str_eq(run_ok(repo, "git rev-parse main^{tree}"),
