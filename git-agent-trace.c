@@ -686,11 +686,15 @@ static void escape_bytes(struct strbuf *out, const char *s, size_t len)
 	}
 }
 
-/* A JSON string as escaped text for the terminal. */
-static const char *shown_string(struct strbuf *out, json_t *v)
+/* A string of the line as escaped text for the terminal. */
+static const char *shown_span(struct strbuf *out, const struct json_span *s)
 {
+	struct strbuf text = STRBUF_INIT;
+
 	sb_reset(out);
-	escape_bytes(out, json_string_value(v), json_string_length(v));
+	json_span_text(s, &text);
+	escape_bytes(out, text.buf ? text.buf : "", text.len);
+	sb_release(&text);
 	return out->buf ? out->buf : "";
 }
 
@@ -832,23 +836,26 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	const char *event, *key;
 	const char *const *keys;
 	char when[64];
-	struct strbuf shown = STRBUF_INIT;
+	struct strbuf shown = STRBUF_INIT, name = STRBUF_INIT;
 	int emitted, first = 1;
 	size_t i;
 
 	if (!j)
 		return -1;
-	event = json_string_value(json_object_get(j, "event"));
-	emitted = json_is_true(json_object_get(j, "emitted"));
+	/*
+	 * The task, event and emitted as the filters and --tasks saw them: an
+	 * escaped duplicate key ("ev\u0065nt") must not show another event.
+	 */
+	json_span_text(&ev->event, &name);
+	event = name.buf ? name.buf : "";
+	emitted = ev->emitted.type == 't';
 	sb_reset(out);
 	format_time(when, sizeof(when), ev->when);
 	add_colored(tr, out, COLOR_TIME, when);
 	sb_adds(out, "  ");
-	v = json_object_get(j, "task");
-	add_colored(tr, out, COLOR_TASK, json_is_string(v) ? shown_string(&shown, v) : "-");
+	add_colored(tr, out, COLOR_TASK, ev->task.type == 's' ? shown_span(&shown, &ev->task) : "-");
 	sb_adds(out, "  ");
-	add_colored(tr, out, event_color(event, emitted),
-		    shown_string(&shown, json_object_get(j, "event")));
+	add_colored(tr, out, event_color(event, emitted), shown_span(&shown, &ev->event));
 	keys = emitted ? NULL : key_fields(event);
 	if (keys) {
 		for (i = 0; i < 7 && keys[i]; i++)
@@ -869,6 +876,7 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	sb_addch(out, '\n');
 	fwrite(out->buf, 1, out->len, stdout);
 	sb_release(&shown);
+	sb_release(&name);
 	json_decref(j);
 	return 0;
 }
