@@ -1217,7 +1217,8 @@ Test(hostile_input, hostile_trace_lines_are_shown_escaped_or_skipped)
 	run_ok(NULL, "cat %s more.jsonl > %s", sh_quote(data), sh_quote(log));
 
 	r = run_safe(repo, 0, "git agent trace");
-	cr_assert_eq(count_lines(r.out), 8, "the readable events:\n%s", visible(r.out));
+	cr_assert_eq(count_lines(r.out), 9, "the readable events:\n%s", visible(r.out));
+	assert_contains(r.out, "  forged  note\n");	/* as the filters see it, not merge.done */
 	assert_contains(r.out, "t\\x1b]0;pwned\\x07  note.\\x1b[31m");
 	assert_contains(r.out, "message=\"csi\\u009b31m osc\\u009d0;x\\u009c bidi\\u202egpj.exe");
 	assert_contains(r.out, "t\\x00x  note  message=a\\x00b");
