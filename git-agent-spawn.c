@@ -900,7 +900,7 @@ static void render_create_script(struct spawn *sp, struct strbuf *out)
 	size_t i;
 
 	sb_addf(out, "#!/bin/sh\n"
-		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
+		"# shellcheck disable=SC1003,SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent spawn --create` for task %s:\n"
 		"# a branch at the base, a worktree, then the setup of the new worktree.\n"
 		"set -eu\n\n", t->slug);
@@ -967,7 +967,7 @@ static void render_review_script(struct spawn *sp, struct strbuf *out)
 	struct task *t = &sp->task;
 
 	sb_addf(out, "#!/bin/sh\n"
-		"# shellcheck disable=SC2016 # every quoted value is meant literally\n"
+		"# shellcheck disable=SC1003,SC2016 # every quoted value is meant literally\n"
 		"# The plain git steps of `git agent review` for task %s: the evidence,\n"
 		"# then, when run with --merge, the merge and the cleanup.\n"
 		"set -eu\n\n", t->slug);

@@ -373,6 +373,8 @@ static struct task_summary *task_of(struct trace *tr, const struct json_span *sl
 	if (!slug->escaped && (slot = table_find(&tr->tasks, slug->p, slug->len)))
 		return slot->value;
 	json_span_text(slug, &tr->text);
+	if (memchr(tr->text.buf, '\0', tr->text.len))
+		return NULL;	/* \u0000 in a name: no task of ours, nor one to show as "t" */
 	slot = table_add(&tr->tasks, tr->text.buf, tr->text.len);
 	if (slot->value)
 		return slot->value;
@@ -602,6 +604,33 @@ static int is_object_id(const char *s, size_t len)
 	return len == 40 && strspn(s, "0123456789abcdef") == 40;
 }
 
+/* escape_control() of len bytes that may hold NUL (from \u0000): shown as \x00. */
+static void escape_bytes(struct strbuf *out, const char *s, size_t len)
+{
+	const char *end = s + len;
+
+	for (;;) {
+		escape_control(out, s);
+		s += strlen(s);
+		if (s >= end)
+			break;
+		sb_adds(out, "\\x00");
+		s++;
+	}
+}
+
+/* A string of the line as escaped text for the terminal. */
+static const char *shown_span(struct strbuf *out, const struct json_span *s)
+{
+	struct strbuf text = STRBUF_INIT;
+
+	sb_reset(out);
+	json_span_text(s, &text);
+	escape_bytes(out, text.buf ? text.buf : "", text.len);
+	sb_release(&text);
+	return out->buf ? out->buf : "";
+}
+
 /* A value as key=value text: escaped, quoted when it has spaces, cut when long. */
 static void add_value(struct strbuf *out, json_t *v)
 {
@@ -620,10 +649,7 @@ static void add_value(struct strbuf *out, json_t *v)
 				cut = i;
 		}
 		sb_add(&raw, s, cut ? cut : len);
-		for (i = 0; i < raw.len; i++)	/* NUL bytes from \u0000 */
-			if (!raw.buf[i])
-				raw.buf[i] = '\x01';
-		escape_control(&shown, raw.buf ? raw.buf : "");
+		escape_bytes(&shown, raw.buf ? raw.buf : "", raw.len);
 		if (cut)
 			sb_adds(&shown, "...");
 		if (!shown.len || strpbrk(shown.buf, " \"=")) {
@@ -743,21 +769,26 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	const char *event, *key;
 	const char *const *keys;
 	char when[64];
+	struct strbuf shown = STRBUF_INIT, name = STRBUF_INIT;
 	int emitted, first = 1;
 	size_t i;
 
 	if (!j)
 		return -1;
-	event = json_string_value(json_object_get(j, "event"));
-	emitted = json_is_true(json_object_get(j, "emitted"));
+	/*
+	 * The task, event and emitted as the filters and --tasks saw them: an
+	 * escaped duplicate key ("ev\u0065nt") must not show another event.
+	 */
+	json_span_text(&ev->event, &name);
+	event = name.buf ? name.buf : "";
+	emitted = ev->emitted.type == 't';
 	sb_reset(out);
 	format_time(when, sizeof(when), ev->when);
 	add_colored(tr, out, COLOR_TIME, when);
 	sb_adds(out, "  ");
-	v = json_object_get(j, "task");
-	add_colored(tr, out, COLOR_TASK, json_is_string(v) ? esc(json_string_value(v)) : "-");
+	add_colored(tr, out, COLOR_TASK, ev->task.type == 's' ? shown_span(&shown, &ev->task) : "-");
 	sb_adds(out, "  ");
-	add_colored(tr, out, event_color(event, emitted), esc(event));
+	add_colored(tr, out, event_color(event, emitted), shown_span(&shown, &ev->event));
 	keys = emitted ? NULL : key_fields(event);
 	if (keys) {
 		for (i = 0; i < 7 && keys[i]; i++)
@@ -777,6 +808,8 @@ static int print_human(struct trace *tr, const char *line, size_t len, const str
 	}
 	sb_addch(out, '\n');
 	fwrite(out->buf, 1, out->len, stdout);
+	sb_release(&shown);
+	sb_release(&name);
 	json_decref(j);
 	return 0;
 }

@@ -123,7 +123,8 @@ void escape_control(struct strbuf *out, const char *s);
 void escape_control_keeping(struct strbuf *out, const char *s, const char *keep);
 /*
  * Appends JSON text with DEL, C1 controls and bidirectional overrides, which
- * JSON strings may hold raw, as \u escapes: the same JSON, safe on a terminal.
+ * JSON strings may hold raw, as \u escapes, and without CR, which may stand
+ * between values: the same JSON, safe on a terminal.
  */
 void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len);
 /* escape_control() into a buffer that lives until the next 8 calls. */

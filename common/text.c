@@ -189,7 +189,7 @@ void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len)
 		}
 		if (cp == 0x7f || is_dangerous_code_point(cp))
 			sb_addf(out, "\\u%04x", cp);
-		else
+		else if (cp != '\r')	/* whitespace between values: it would move the cursor */
 			sb_add(out, p + i, n);
 		i += n;
 	}

@@ -71,17 +71,30 @@ json_t *trace_event(const char *event, const char *task)
 struct string_slot {
 	json_t *parent;
 	const char *key;	/* NULL: item index of an array */
-	size_t index, len;
+	size_t index, len;	/* len: its room in the line */
 };
+
+/* The room a string takes in a line: controls are six bytes there (\u001b), quotes two. */
+static size_t encoded_length(json_t *value)
+{
+	const unsigned char *p = (const unsigned char *)json_string_value(value);
+	size_t len = json_string_length(value), n = 0, i;
+
+	for (i = 0; i < len; i++)
+		n += p[i] < 0x20 ? 6 : p[i] == '"' || p[i] == '\\' ? 2 : 1;
+	return n;
+}
 
 static void consider(struct string_slot *best, json_t *parent, const char *key, size_t index,
 		     json_t *value)
 {
-	if (json_is_string(value) && json_string_length(value) > best->len) {
+	size_t len;
+
+	if (json_is_string(value) && (len = encoded_length(value)) > best->len) {
 		best->parent = parent;
 		best->key = key;
 		best->index = index;
-		best->len = json_string_length(value);
+		best->len = len;
 	}
 }
 
@@ -102,7 +115,7 @@ static int cut_longest_string(json_t *event)
 		return -1;
 	value = best.key ? json_object_get(best.parent, best.key) : json_array_get(best.parent, best.index);
 	text = json_string_value(value);
-	for (len = best.len / 2; len && (text[len] & 0xc0) == 0x80; len--)
+	for (len = json_string_length(value) / 2; len && (text[len] & 0xc0) == 0x80; len--)
 		;	/* not inside a UTF-8 sequence */
 	{
 		char *shorter = xstrfmt("%.*s...", (int)len, text);

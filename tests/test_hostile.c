@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -139,9 +140,10 @@ static struct result run_safe(const char *dir, int status, const char *command)
 		     visible(command), r.status, status, visible(r.out), visible(r.err));
 	if (strstr(command, "--json") && r.out_len) {
 		for (i = 0; i < r.out_len; i++)
-			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n',
+			cr_assert((unsigned char)r.out[i] >= 0x20 || r.out[i] == '\n' || r.out[i] == '\r',
 				  "raw control byte 0x%02x in the JSON of %s", r.out[i], visible(command));
-		json_parse(r.out);
+		if (!strstr(command, "agent trace"))	/* its lines are as they are stored */
+			json_parse(r.out);
 		assert_terminal_safe(strf("stderr of %s", visible(command)), r.err, r.err_len);
 	} else {
 		assert_result_safe(visible(command), &r);
@@ -150,6 +152,22 @@ static struct result run_safe(const char *dir, int status, const char *command)
 	cr_assert_eq(tty.status, status, "`%s` on a terminal: exit %d\n%s", visible(command),
 		     tty.status, visible(tty.out));
 	assert_terminal_safe(strf("`%s` on a terminal", visible(command)), tty.out, tty.out_len);
+	return r;
+}
+
+/* Runs a command that changes something once, on a terminal or a pipe; asserts as run_safe(). */
+static struct result run_safe_once(const char *dir, int status, const char *command, int terminal)
+{
+	struct result r;
+
+	if (terminal)
+		run_on_terminal(&r, dir, "NO_COLOR=1 %s", command);
+	else
+		run(&r, dir, "%s", command);
+	cr_assert_eq(r.status, status, "`%s`%s: exit %d, expected %d\n--- stdout:\n%s--- stderr:\n%s",
+		     visible(command), terminal ? " on a terminal" : "", r.status, status,
+		     visible(r.out), visible(r.err));
+	assert_result_safe(visible(command), &r);
 	return r;
 }
 
@@ -657,4 +675,649 @@ Test(hostile_input, shell_in_a_valid_branch_prefix_is_quoted_everywhere)
 	assert_scripts_safe(repo, folders, i);
 	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
 	assert_wrote_only_in(&before, repo_dirs);
+}
+
+/* names and bases */
+
+/* --name must be a slug: anything else is refused with the name escaped, nothing made. */
+Test(hostile_input, names_that_are_no_slug_are_refused)
+{
+	char *repo = make_repo("repo");
+	struct result before = sandbox_tree(), r;
+	size_t i;
+
+	for (i = 0; i < CORPUS_NR; i++) {
+		r = run_safe(repo, 128, strf("git agent spawn --name %s 'Named task'",
+					     sh_quote(corpus[i].text)));
+		assert_contains(r.err, "fatal: invalid task name '");
+		assert_contains(r.err, escaped(corpus[i].text, "\t"));
+	}
+	run_safe(repo, 128, strf("git agent spawn --name %s x", strf("%049d", 0)));
+	run_safe(repo, 128, "git agent spawn --name Upper x");
+	run_safe(repo, 128, "git agent spawn --name a--b x");
+	assert_nothing_made(repo, &before);
+	assert_nothing_ran();
+}
+
+/* A base starting with '-' would be an option to the git of the scripts: refused. */
+Test(hostile_input, base_starting_with_a_dash_is_refused)
+{
+	char *repo = make_repo("repo");
+	struct result before, r;
+
+	run_ok(repo, "git update-ref 'refs/heads/--output=/tmp/PWNED' HEAD");
+	before = sandbox_tree();
+	r = run_safe(repo, 128, "git agent spawn --base '--output=/tmp/PWNED' 'Dash base'");
+	cr_assert_str_eq(r.err, "fatal: bad base '--output=/tmp/PWNED': a base starting with '-' "
+			 "would read as an option of git\n");
+	run_safe(repo, 128, "git -c agent.base=-x agent spawn --create 'Dash base'");
+	assert_wrote_only_in(&before, (const char *const[]){ NULL });
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0);
+}
+
+/* configuration */
+
+/*
+ * A bad value of every checked key, by git -c and by .git/config, for each
+ * command: exit 128 naming the key and the value (escaped), nothing made.
+ */
+Test(hostile_input, bad_config_values_are_refused_by_every_command)
+{
+	static const struct { const char *key, *value; } cases[] = {
+		{ "agent.checkTimeout", "9223372036854775807" },
+		{ "agent.checkTimeout", "31536001" },
+		{ "agent.checkTimeout", "-1" },
+		{ "agent.checkTimeout", "1e3" },
+		{ "agent.checkTimeout", "$(touch PWNED)" },
+		{ "agent.checkTimeout", "\033]52;c;eA==\007" },
+		{ "agent.mergeStyle", "rebase; touch PWNED" },
+		{ "agent.mergeStyle", "merge\nfatal: forged line" },
+		{ "agent.mode", "create\033[2J" },
+		{ "agent.fetch", "yes\xc2\x9b" },
+		{ "agent.removeAfterMerge", "\xe2\x80\xaetrue" },
+		{ "agent.remote", "--upload-pack=touch PWNED" },
+		{ "agent.branchPrefix", "-c" },
+		{ "agent.jobs", "0x\xff" },
+	};
+	static const char *const commands[] = { "spawn 'Config task'", "review t", "trace",
+		"trace --emit note --task t", NULL };
+	char *repo = make_repo("repo"), *record;
+	struct result before, r;
+	size_t i, j;
+
+	spawn_json(repo, "--create --name t 'Task'");
+	record = read_file(strf("%s/.git/agent/tasks/t.ini", repo));
+	before = sandbox_tree();
+	for (i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		const char *q = sh_quote(cases[i].value);
+
+		for (j = 0; commands[j]; j++) {
+			r = run_safe(repo, 128, strf("git -c %s=%s agent %s", cases[i].key, q, commands[j]));
+			cr_assert(!strncmp(r.err, "fatal: bad value '", 18), "%s", visible(r.err));
+			cr_assert(strcasestr(r.err, strf("'%s'", cases[i].key)), "%s", visible(r.err));
+			assert_contains(r.err, escaped(cases[i].value, ""));
+			cr_assert_eq(count_lines(r.err), 1, "one line: %s", visible(r.err));
+		}
+		run_ok(repo, "git config %s %s", cases[i].key, q);
+		run_safe(repo, 128, "git agent spawn 'Config task'");
+		run_ok(repo, "git config --unset %s", cases[i].key);
+	}
+	assert_wrote_only_in(&before, (const char *const[]){ "./repo/.git/config", NULL });
+	cr_assert_str_eq(read_file(strf("%s/.git/agent/tasks/t.ini", repo)), record);
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 2);
+	assert_nothing_ran();
+}
+
+/*
+ * agent.worktreeDir and agent.dir that land in the main worktree, also
+ * through a symlink or "..": refused, nothing made.
+ */
+Test(hostile_input, config_paths_into_the_main_worktree_are_refused)
+{
+	static const char *const values[] = { "sub", "./x/../y", "../repo/z", "link-in/deeper",
+		".", "src/..", NULL };
+	char *repo = make_repo("repo");
+	struct result before, r;
+	size_t i;
+
+	run_ok(NULL, "ln -s repo/src link-in");
+	before = sandbox_tree();
+	for (i = 0; values[i]; i++) {
+		const char *v = values[i][0] == 'l' ? sandbox_path("%s", values[i]) : values[i];
+
+		r = run_safe(repo, 128, strf("git -c agent.worktreeDir=%s agent spawn --create x",
+					     sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+		r = run_safe(repo, 128, strf("git -c agent.dir=%s agent spawn x", sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+		r = run_safe(repo, 128, strf("git agent spawn --out %s x", sh_quote(v)));
+		assert_contains(r.err, "is inside the main worktree");
+	}
+	r = run_safe(repo, 128, "git -c agent.worktreeDir=.git/wt agent spawn --create x");
+	run_ok(repo, "git config agent.worktreeDir %s", sh_quote(sandbox_path("link-in")));
+	r = run_safe(repo, 128, "git agent spawn --create x");
+	assert_contains(r.err, "is inside the main worktree");
+	run_ok(repo, "git config --unset agent.worktreeDir");
+	assert_nothing_made(repo, &before);
+}
+
+/* A directory whose name is the whole terminal and shell corpus (what a file name can hold). */
+static char *hostile_dir_name(void)
+{
+	return strf("%s", "wt $(touch PWNED) `touch PWNED` ; '\\'' \" \033[31m \033]52;c;eA==\007 "
+		    "\xc2\x9b \xe2\x80\xae \xff \n end");
+}
+
+/*
+ * agent.worktreeDir, agent.dir and agent.trace naming directories full of
+ * shell and escapes: the task is made there, every output escapes them, the
+ * scripts quote them, review and merge work.
+ */
+Test(hostile_input, config_paths_with_hostile_names_are_used_and_quoted)
+{
+	char *repo = make_repo("repo"), *name = hostile_dir_name(), *args;
+	char *wtdir = sandbox_path("%s", name), *dir = sandbox_path("%s-tasks", name);
+	char *trace = sandbox_path("%s-trace.jsonl", name), *folder;
+	const char *wt;
+	json_t *task;
+	struct result r;
+
+	args = strf("-c agent.worktreeDir=%s -c agent.dir=%s -c agent.trace=%s -c agent.setup=%s",
+		    sh_quote(wtdir), sh_quote(dir), sh_quote(trace),
+		    sh_quote("true # $(touch PWNED) '\\'' \033[31m \xc2\x9b"));
+	run_safe(repo, 0, strf("git %s agent spawn 'Dry task'", args));
+	run(&r, repo, "git %s agent spawn --json --create --name t 'Hostile dirs'", args);
+	assert_status(&r, 0);
+	task = json_parse(r.out);
+	wt = json_str(task, "worktree");
+	cr_assert_str_eq(wt, lossy(strf("%s/t", wtdir)));
+	cr_assert(worktree_listed(repo, strf("%s/t", wtdir)));
+	folder = strf("%s/t", dir);
+	cr_assert(is_dir(folder));
+	run_safe(repo, 0, strf("git %s agent spawn --create 'Human output'", args));
+	write_file(strf("%s/t/src/new.c", wtdir), "int new_file;\n", 0644);
+	run_ok(strf("%s/t", wtdir), "git add -A && git commit -q -m 'Add new.c'");
+	run_safe(strf("%s/t", wtdir), 0, strf("git %s agent review --check 'pwd'", args));
+	run_safe(repo, 0, strf("git %s agent review --json t", args));
+	run_safe(repo, 0, strf("git %s agent trace", args));
+	run_safe(repo, 0, strf("git %s agent trace --json", args));
+	run(&r, repo, "git %s agent review t --merge", args);
+	assert_status(&r, 0);
+	assert_result_safe("review --merge", &r);
+	trace_read(trace);
+	cr_assert(!path_exists(strf("%s/.git/agent/trace.jsonl", repo)));
+	assert_scripts_safe(repo, &folder, 1);
+	r = run_safe_once(repo, 128, strf("git %s -c agent.setup=%s agent spawn --create 'Failing setup'",
+					  args, sh_quote("exit 3 # \033]52;c;eA==\007")), 1);
+	assert_contains(r.out, "failed (exit 3)");
+}
+
+/*
+ * agent.copy patterns that point outside, or hold shell, copy nothing from
+ * outside the main worktree; agent.link values that leave it are refused.
+ */
+Test(hostile_input, copy_and_link_patterns_stay_in_the_repository)
+{
+	static const char *const copies[] = { "../*", "../../*", "/etc/passwd", "/*",
+		"$(touch PWNED)", "`touch PWNED`", "'; touch PWNED; '", "*.env\n../*", NULL };
+	static const char *const links[] = { "..", "../outside", "/etc", "src/../../outside",
+		"./../outside", NULL };
+	char *repo = make_repo("repo"), *folder;
+	struct result before, r;
+	json_t *task;
+	size_t i;
+
+	write_file(sandbox_path("outside/secret.env"), "secret\n", 0644);
+	write_file(strf("%s/.env", repo), "ignored and copied\n", 0644);
+	before = sandbox_tree();
+	for (i = 0; copies[i]; i++)
+		run_ok(repo, "git config --add agent.copy %s", sh_quote(copies[i]));
+	run_ok(repo, "git config --add agent.copy .env");
+	run(&r, repo, "git agent spawn --json --create --name c 'Copy task'");
+	assert_status(&r, 0);
+	task = json_parse(r.out);
+	cr_assert_str_eq(run_ok(json_str(task, "worktree"), "git ls-files --others"), ".env");
+	cr_assert_eq(json_integer_value(json_object_get(trace_find(trace_read(json_str(task, "trace")),
+								     "setup.done", "c"), "copied")), 1);
+	folder = strf("%s", json_str(task, "folder"));
+	run_ok(repo, "git agent review --abandon c >/dev/null");
+	assert_scripts_safe(repo, &folder, 1);
+	cr_assert_str_eq(run_ok(NULL, "git -C repo-worktrees/c ls-files --others"), ".env");
+	run_ok(repo, "git config --unset-all agent.copy");
+	for (i = 0; links[i]; i++) {
+		r = run_safe(repo, 128, strf("git -c agent.link=%s agent spawn --create 'Link task'",
+					     sh_quote(links[i])));
+		assert_contains(r.err, "fatal: bad agent.link value '");
+	}
+	assert_wrote_only_in(&before, repo_dirs);
+	assert_nothing_ran();
+}
+
+/*
+ * A symlink committed in the base that leads out of the worktree: agent.copy
+ * and agent.link put nothing through it, with a warning.
+ */
+Test(hostile_input, copy_and_link_never_follow_a_symlink_out_of_the_worktree)
+{
+	char *repo = make_repo("repo"), *outside = sandbox_path("outside");
+	struct result before, r;
+
+	make_dirs(outside);
+	run_ok(repo, "git checkout -q -b evil && ln -s %s escape && git add escape && "
+	       "git commit -q -m 'A symlink out' && git checkout -q main", sh_quote(outside));
+	write_file(strf("%s/escape/copied.env", repo), "secret\n", 0644);
+	write_file(strf("%s/escape/linked/x", repo), "x\n", 0644);
+	before = sandbox_tree();
+	r = run_safe(repo, 0, "git -c agent.copy='*.env' -c agent.link=escape/linked "
+		     "agent spawn --create --allow-dirty --base evil 'Symlink task'");
+	assert_contains(r.err, "warning: not copying or linking '");
+	cr_assert_eq(count_entries(outside), 0, "something was put outside the worktree");
+	assert_wrote_only_in(&before, repo_dirs);
+}
+
+/* the task environment, the agent's work and review */
+
+/*
+ * A created task made of the whole corpus: setup sees the exact title in
+ * $AGENT_TITLE, and review, merge and trace show the agent's hostile
+ * files, commits, report and check output escaped, while the evidence keeps
+ * them byte for byte and the merge takes them as they are.
+ */
+Test(hostile_input, agent_work_full_of_the_corpus_is_reviewed_and_merged)
+{
+	char *repo = make_repo("repo"), *all = whole_corpus(), *seen = sandbox_path("input/title");
+	char *check = sandbox_path("input/check.sh"), *round;
+	struct result before, r;
+	json_t *task, *summary;
+	const char *wt;
+	size_t i;
+
+	make_dirs(sandbox_path("input"));
+	write_file(check, strf("printf '%%s' %s\n", sh_quote(all)), 0755);
+	run_ok(repo, "git config agent.setup %s", sh_quote(strf("printf %%s \"$AGENT_TITLE\" > %s",
+								   sh_quote(seen))));
+	before = sandbox_tree();
+	run(&r, repo, "git agent spawn --json --create --name t --scope src -m %s --step %s --check %s %s",
+	    sh_quote(all), sh_quote(all), sh_quote(check), sh_quote(all));
+	assert_status(&r, 0);
+	assert_terminal_safe("stderr of spawn --create", r.err, r.err_len);
+	task = json_parse(r.out);
+	wt = json_str(task, "worktree");
+	cr_assert_str_eq(read_file(seen), all, "setup did not see the title as it is");
+
+	/* The agent: a file and a commit per payload, and a report of everything. */
+	for (i = 0; i < CORPUS_NR; i++) {
+		char *name = strf("f%02zu %s", i, corpus[i].text), *p;
+
+		for (p = name; *p; p++)
+			*p = *p == '/' ? '_' : *p;	/* one file, not a path */
+		write_file(strf("%s/%s", wt, name), corpus[i].text, 0644);
+		run_ok(wt, "git add -A && git commit -q -m %s", sh_quote(strf("%s\n\n%s", corpus[i].text,
+										   all)));
+	}
+	write_file(strf("%s/report.md", json_str(task, "folder")), all, 0644);
+	write_file(strf("%s/uncommitted %s", wt, corpus[13].text), "x", 0644);
+
+	/* A check whose text and output hold controls, and whose output holds a NUL. */
+	run_ok(repo, "git config agent.check %s", sh_quote("printf 'nul\\000byte \\033[2J'; true # "
+							   "\033]52;c;eA==\007 \xc2\x9b \xe2\x80\xae"));
+	r = run_safe(repo, 0, "git agent review t");
+	assert_contains(r.out, "uncommitted changes in the worktree");
+	run_ok(NULL, "rm %s", sh_quote(strf("%s/uncommitted %s", wt, corpus[13].text)));
+	r = run_safe(repo, 0, "git agent review --json t");
+	summary = json_parse(r.out);
+	round = strf("%s", json_str(summary, "evidence"));
+	cr_assert_str_eq(read_file(strf("%s/checks/01.out", round)), all);
+	run_ok(NULL, "printf 'nul\\000byte \\033[2J' | cmp - %s", sh_quote(strf("%s/checks/02.out", round)));
+	cr_assert_str_eq(read_file(strf("%s/report.md", round)), all);
+	cr_assert_str_eq(read_file(strf("%s/status.txt", round)), "");
+	run_ok(repo, "git diff --stat=80 main...agent/t > %s", sh_quote(sandbox_path("input/stat")));
+	cr_assert_str_eq(read_file(strf("%s/diffstat.txt", round)), read_file(sandbox_path("input/stat")));
+	run_ok(NULL, "git -C %s apply --check %s/diff.patch", sh_quote(repo), sh_quote(round));
+	run_safe(repo, 0, "git agent trace");
+	run_safe(repo, 0, "git agent trace --json");
+	run_safe(repo, 0, "git agent trace --tasks");
+	run_safe(repo, 0, "git agent trace --tasks --json");
+	/* Refused first: every file is out of scope, and the refusal lists their names. */
+	r = run_safe_once(repo, 1, "git agent review t --merge", 1);
+	assert_contains(r.out, "files out of scope changed");
+	r = run_safe_once(repo, 1, "git agent review t --merge --json", 0);
+	assert_contains(r.err, "files out of scope changed");
+	run(&r, repo, "git agent review t --merge --allow-out-of-scope");
+	assert_status(&r, 0);
+	assert_result_safe("review --merge", &r);
+	cr_assert_str_eq(run_ok(repo, "git rev-parse main^{tree}"),
+			 run_ok(repo, "git rev-parse %s^{tree}", json_str(summary, "head")),
+			 "the merge did not take the reviewed files as they are");
+	trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	assert_wrote_only_in(&before, (const char *const[]){ "./repo", "./repo-worktrees", "./input",
+							      NULL });
+	assert_nothing_ran();
+}
+
+/* trace --emit */
+
+/* A task 't' of a fresh repository, created, and the path of its trace. */
+static char *created_task(char **repo)
+{
+	*repo = make_repo("repo");
+	spawn_json(*repo, "--create --name t 'Task'");
+	return strf("%s/.git/agent/trace.jsonl", *repo);
+}
+
+/* Event names that are no free name, or the tool's own: exit 128, nothing added. */
+Test(hostile_input, emitted_event_names_from_the_corpus_are_refused)
+{
+	static const char *const names[] = { "merge.done", "task.planned", "verdict.merge",
+		"review.recorded", "Merge.done", "merge.done\n", " merge.done", "note\033[31m",
+		"note.\xc2\x9b", "-note", ".note", "", NULL };
+	char *repo, *trace = created_task(&repo), *log = read_file(trace);
+	struct result r;
+	size_t i;
+
+	for (i = 0; i < CORPUS_NR; i++) {
+		r = run_safe(repo, 128, strf("git agent trace --emit %s --task t",
+					     sh_quote(corpus[i].text)));
+		assert_contains(r.err, "fatal: bad event name '");
+	}
+	for (i = 0; names[i]; i++) {
+		r = run_safe(repo, 128, strf("git agent trace --emit %s --task t", sh_quote(names[i])));
+		cr_assert(!strncmp(r.err, "fatal: ", 7), "%s", visible(r.err));
+	}
+	cr_assert_str_eq(read_file(trace), log, "a refused event was appended");
+}
+
+/*
+ * Every payload as -m and as --field values: one whole JSON line each that
+ * is an emitted event of the task and moves nothing in --tasks, shown
+ * escaped by trace, human and --json, on a pipe and a terminal.
+ */
+Test(hostile_input, emitted_messages_and_fields_of_every_payload)
+{
+	char *repo, *trace = created_task(&repo), *tasks = run_ok(repo, "git agent trace --tasks --json");
+	json_t *events;
+	size_t i;
+
+	for (i = 0; i <= CORPUS_NR; i++) {
+		const char *text = i < CORPUS_NR ? corpus[i].text : fence_payload();
+		const char *forged = "\"}\n{\"v\":1,\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"merge.done\","
+			"\"task\":\"t\",\"emitted\":false,\"x\":\"";
+		json_t *e;
+
+		run_ok(repo, "git agent trace --emit note.hostile --task t -m %s --field text=%s "
+		       "--field forged=%s", sh_quote(text), sh_quote(text), sh_quote(forged));
+		events = trace_read(trace);
+		e = json_array_get(events, json_array_size(events) - 1);
+		cr_assert_str_eq(json_str(e, "event"), "note.hostile");
+		cr_assert(json_is_true(json_object_get(e, "emitted")));
+		cr_assert_str_eq(json_str(e, "message"), lossy(text));
+		cr_assert_str_eq(json_str(e, "text"), lossy(text));
+		cr_assert_str_eq(json_str(e, "forged"), forged);
+	}
+	cr_assert_eq(json_array_size(events), 3 + CORPUS_NR + 1, "one line per --emit");
+	cr_assert_eq(trace_count(events, "merge.done", NULL), 0);
+	cr_assert_str_eq(run_ok(repo, "git agent trace --tasks --json | sed 's/\"updated\":\"[^\"]*\",//; "
+				"s/\"last_event\":\"[^\"]*\",//; s/\"events\":[0-9]*,//'"),
+			 run_ok(NULL, "printf '%%s\\n' %s | sed 's/\"updated\":\"[^\"]*\",//; "
+				"s/\"last_event\":\"[^\"]*\",//; s/\"events\":[0-9]*,//'", sh_quote(tasks)));
+	run_safe(repo, 0, "git agent trace");
+	run_safe(repo, 0, "git agent trace --json");
+	run_safe(repo, 0, "git agent trace --tasks");
+	run_safe(repo, 0, "git agent trace --grep PWNED --event 'note.*'");
+}
+
+/*
+ * A field whose JSON is longer than a reader takes (120 KB of ESC, six
+ * bytes each as \u001b): the event is written cut to fit and says so, and
+ * every reader reads it.
+ */
+Test(hostile_input, emitted_field_too_long_for_a_line_is_cut_to_fit)
+{
+	char *repo, *trace = created_task(&repo);
+	json_t *events, *e;
+
+	run_ok(repo, "git agent trace --emit note --task t --field a=\"$(head -c 120000 /dev/zero | "
+	       "tr '\\0' '\\033')\" --field b=\"$(head -c 120000 /dev/zero | tr '\\0' x)\"");
+	cr_assert(strlen(read_file(trace)) < 3 * 1024 + TRACE_MAX_LINE);
+	events = trace_read(trace);
+	e = json_array_get(events, json_array_size(events) - 1);
+	cr_assert(json_is_true(json_object_get(e, "truncated")));
+	cr_assert(json_string_length(json_object_get(e, "a")) < 120000);
+	cr_assert_eq(json_string_length(json_object_get(e, "b")), 120000, "the short field stays");
+	cr_assert_str_eq(run_ok(repo, "git agent trace --event note --json 2>&1 | wc -l"), "1");
+	run_safe(repo, 0, "git agent trace --event note");
+	run_safe(repo, 128, "git agent trace --emit note --task t --field truncated=no");
+}
+
+/* --request-changes */
+
+/*
+ * Every payload as requested changes: the packet keeps its blocks plus the
+ * section, the text inside the fence under its round; the trace event holds
+ * the text; outputs are safe.
+ */
+Test(hostile_input, requested_changes_of_every_payload)
+{
+	char *repo, *trace = created_task(&repo), *packet = strf("%s/.git/agent/tasks/t/packet.md", repo);
+	char *first = NULL, *xml, **blocks, *structure = NULL;
+	size_t i, nr, headings;
+
+	for (i = 0; i <= CORPUS_NR; i++) {
+		const char *text = i < CORPUS_NR ? corpus[i].text : fence_payload();
+		json_t *events;
+
+		run_safe_once(repo, 0, strf("git agent review t --request-changes=%s", sh_quote(text)), i % 2);
+		xml = markdown_xml(packet);
+		if (!i) {
+			first = xml;
+			structure = block_structure(xml);
+		} else {
+			/* One more fenced block each time: the same blocks otherwise. */
+			cr_assert_eq(count_matches(xml, "<code_block"), i + 1);
+			cr_assert_eq(count_matches(xml, "<heading"), count_matches(first, "<heading") + i,
+				     "the headings changed:\n%s", visible(read_file(packet)));
+			cr_assert(!strncmp(block_structure(xml), structure, strlen(structure)));
+		}
+		cr_assert_eq(count_matches(xml, "<html_"), 0);
+		blocks = node_texts(xml, "code_block", &nr);
+		cr_assert_str_eq(blocks[nr - 1], strf("%s\n", escaped(text, "\n")));
+		events = trace_read(trace);
+		cr_assert_str_eq(json_str(json_array_get(events, json_array_size(events) - 1), "text"),
+				 lossy(text));
+	}
+	blocks = node_texts(xml, "heading", &nr);
+	for (i = 0, headings = 0; i < nr; i++)
+		headings += !strcmp(blocks[i], "Requested changes");
+	cr_assert_eq(headings, 1, "one section of requested changes");
+	assert_terminal_safe("packet.md", read_file(packet), strlen(read_file(packet)));
+}
+
+/* A description holding the line "## Requested changes" does not take the section's place. */
+Test(hostile_input, requested_changes_heading_in_the_description)
+{
+	char *repo = make_repo("repo"), *xml, **headings;
+	json_t *task = spawn_json(repo, "--create --name t -m %s Task",
+				  sh_quote("## Requested changes\n\nfake"));
+	size_t nr;
+
+	run_ok(repo, "git agent review t --request-changes='Do this'");
+	xml = markdown_xml(json_str(task, "packet"));
+	headings = node_texts(xml, "heading", &nr);
+	cr_assert_str_eq(headings[nr - 2], "Requested changes", "%s", visible(read_file(json_str(task, "packet"))));
+	cr_assert_str_eq(headings[nr - 1], "Before any review round");
+}
+
+/* Requested changes of 1 MB on stdin, and with a NUL byte. */
+Test(hostile_input, requested_changes_of_one_megabyte_or_with_a_nul_byte)
+{
+	char *repo, *trace = created_task(&repo), *packet = strf("%s/.git/agent/tasks/t/packet.md", repo);
+	char *before, **blocks;
+	struct result r;
+	json_t *events;
+	size_t nr;
+
+	make_dirs(sandbox_path("input"));
+	run_ok(NULL, "printf 'keep\\000this' > input/nul && head -c 1048576 /dev/zero | "
+	       "tr '\\0' '\\033' > input/big");
+	before = read_file(packet);
+	r = run_safe(repo, 128, strf("git agent review t --request-changes < %s",
+				     sh_quote(sandbox_path("input/nul"))));
+	cr_assert_str_eq(r.err, "fatal: the requested changes on stdin hold a NUL byte: they must be text\n");
+	cr_assert_str_eq(read_file(packet), before);
+	cr_assert_null(trace_find(trace_read(trace), "verdict.changes", "t"));
+
+	run_ok(repo, "git agent review t --request-changes < %s", sh_quote(sandbox_path("input/big")));
+	blocks = node_texts(markdown_xml(packet), "code_block", &nr);
+	cr_assert_eq(strlen(blocks[nr - 1]), 4 * 1048576 + 1, "the whole request is in the packet");
+	events = trace_read(trace);
+	cr_assert(json_is_true(json_object_get(trace_find(events, "verdict.changes", "t"), "truncated")));
+	r = run_safe(repo, 0, "git agent trace --tasks");
+	assert_contains(r.out, "changes requested");
+}
+
+/* trace lines */
+
+/*
+ * The hostile log of tests/hostile/trace.jsonl, an over-long line and one
+ * nested 100,000 deep: every command reads it to the end (exit 0), shows
+ * what it can escaped, warns about the rest by line number, passes --json
+ * lines through as they are, and an emitted merge.done merges nothing.
+ */
+Test(hostile_input, hostile_trace_lines_are_shown_escaped_or_skipped)
+{
+	char *repo = make_repo("repo"), *log = strf("%s/.git/agent/trace.jsonl", repo);
+	char *data = strf("%s/tests/hostile/trace.jsonl", build_dir);
+	struct strbuf more = STRBUF_INIT;
+	struct result r;
+	size_t n;
+
+	cr_assert(path_exists(data), "no tests/hostile/trace.jsonl");
+	sb_adds(&more, "{\"v\":1,\"ts\":\"2026-11-21T10:00:00Z\",\"event\":\"note\",\"task\":\"t\","
+		"\"long\":\"");
+	for (n = 0; n < TRACE_MAX_LINE; n += 8)
+		sb_adds(&more, "\\u001b[2J");
+	sb_adds(&more, "\"}\n");
+	for (n = 0; n < 100000; n++)
+		sb_addch(&more, '[');
+	sb_addch(&more, '\n');
+	write_file(sandbox_path("more.jsonl"), more.buf, 0644);
+	sb_release(&more);
+	make_dirs(strf("%s/.git/agent", repo));
+	run_ok(NULL, "cat %s more.jsonl > %s", sh_quote(data), sh_quote(log));
+
+	r = run_safe(repo, 0, "git agent trace");
+	cr_assert_eq(count_lines(r.out), 9, "the readable events:\n%s", visible(r.out));
+	assert_contains(r.out, "  forged  note\n");	/* as the filters see it, not merge.done */
+	assert_contains(r.out, "t\\x1b]0;pwned\\x07  note.\\x1b[31m");
+	assert_contains(r.out, "message=\"csi\\u009b31m osc\\u009d0;x\\u009c bidi\\u202egpj.exe");
+	assert_contains(r.out, "t\\x00x  note  message=a\\x00b");
+	assert_contains(r.err, "trace.jsonl:3: not valid JSON");
+	assert_contains(r.err, "trace.jsonl:4: not UTF-8");
+	assert_contains(r.err, "trace.jsonl:5: contains a NUL byte");
+	assert_contains(r.err, "trace.jsonl:14: \"ts\" is not a time");
+	assert_contains(r.err, "more bad lines");
+	r = run_safe(repo, 0, "git agent trace --json");
+	cr_assert(strstr(r.out, "csi\xc2\x9b" "31m") != NULL, "--json on a pipe is the line as it is");
+	run_safe(repo, 0, "git agent trace --grep pwned --event 'note*' t");
+	r = run_safe(repo, 0, "git agent trace --tasks");
+	assert_contains(r.out, "forged             planned");
+	r = run_safe(repo, 0, "git agent trace --tasks --json");
+	assert_contains(r.out, "{\"task\":\"forged\",\"state\":\"planned\"");
+	assert_nothing_ran();
+}
+
+/* absurd lengths */
+
+/*
+ * A title of 300 KB (many words: one argument holds 128 KB at most): the
+ * task is planned and created, and its events, cut to fit, are read by
+ * every reader.
+ */
+Test(hostile_input, title_of_300_kilobytes_leaves_a_readable_trace)
+{
+	char *repo = make_repo("repo"), *word = sh_quote("\033[31mword\033[0m $(touch PWNED) `x` 'x'");
+	struct strbuf words = STRBUF_INIT;
+	json_t *events;
+	struct result r;
+
+	/* In a script: sh -c takes one argument of 128 KB at most. */
+	sb_adds(&words, "git agent spawn --create --name big");
+	while (words.len < 300 * 1024)
+		sb_addf(&words, " %s", word);
+	write_file(sandbox_path("spawn.sh"), words.buf, 0644);
+	sb_release(&words);
+	r = run_safe_once(repo, 0, strf("sh %s", sh_quote(sandbox_path("spawn.sh"))), 0);
+	cr_assert(strlen(read_file(strf("%s/.git/agent/tasks/big/packet.md", repo))) > 300000);
+	events = trace_read(strf("%s/.git/agent/trace.jsonl", repo));
+	cr_assert(json_is_true(json_object_get(trace_find(events, "task.planned", "big"), "truncated")));
+	r = run_safe(repo, 0, "git agent trace --tasks");
+	assert_contains(r.out, "big   running");
+	r = run_safe(repo, 0, "git agent trace big");
+	cr_assert_eq(count_lines(r.out), 3, "task.planned, worktree.created, setup.done:\n%s",
+		     visible(r.out));
+	cr_assert_eq(r.err_len, 0, "a line was skipped: %s", visible(r.err));
+	run_safe(repo, 0, "git agent review big");
+	assert_nothing_ran();
+}
+
+/* The packet template */
+
+/* agent.template that is missing (a hostile name), holds a NUL, or a hostile placeholder. */
+Test(hostile_input, bad_packet_templates_are_refused)
+{
+	char *repo = make_repo("repo"), *name = sandbox_path("input/%s", hostile_dir_name());
+	struct result before, r;
+
+	make_dirs(sandbox_path("input"));
+	run_ok(NULL, "printf '# {{title}}\\000{{description}}\\n' > input/nul.md");
+	write_file(sandbox_path("input/placeholder.md"), "# {{title}}\n{{$(touch PWNED)\033[31m}}\n", 0644);
+	before = sandbox_tree();
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(name)));
+	assert_contains(r.err, "fatal: cannot read the packet template '");
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(sandbox_path("input/nul.md"))));
+	assert_contains(r.err, "holds a NUL byte");
+	r = run_safe(repo, 128, strf("git -c agent.template=%s agent spawn 'Template task'",
+				     sh_quote(sandbox_path("input/placeholder.md"))));
+	assert_contains(r.err, "fatal: unknown placeholder '{{$(touch PWNED)\\x1b[31m}}'");
+	cr_assert_eq(count_entries(strf("%s/.git/agent/tasks", repo)), 0);
+	assert_wrote_only_in(&before, repo_dirs);
+	assert_nothing_ran();
+}
+
+/* The threat model */
+
+/* Every test SECURITY.md names as proof (`test_x.c`: suite::name) exists. */
+Test(hostile_input, security_md_names_only_tests_that_exist)
+{
+	char *text = read_file(strf("%s/SECURITY.md", build_dir)), *file = NULL, *source = NULL;
+	const char *p;
+	int named = 0;
+
+	cr_assert(text != NULL, "no SECURITY.md");
+	for (p = text; *p; p++) {
+		if (!strncmp(p, "`test_", 6)) {
+			size_t len = strcspn(p + 1, "`");
+
+			file = strf("%.*s", (int)len, p + 1);
+			source = read_file(strf("%s/tests/%s", build_dir, file));
+			cr_assert(source != NULL, "SECURITY.md names %s, which does not exist", file);
+			p += len;
+		} else if (p[0] == ':' && p[1] == ':' && source) {
+			const char *start = p, *end = p + 2;
+			char *test;
+
+			while (start > text && (isalnum((unsigned char)start[-1]) || start[-1] == '_'))
+				start--;
+			end += strspn(end, "abcdefghijklmnopqrstuvwxyz0123456789_");
+			test = strf("Test(%.*s, %.*s", (int)(p - start), start, (int)(end - p - 2), p + 2);
+			cr_assert(strstr(source, strf("%s)", test)) || strstr(source, strf("%s,", test)),
+				  "SECURITY.md names %.*s in %s, which has no such test", (int)(end - start),
+				  start, file);
+			named++;
+			p = end - 1;
+		}
+	}
+	cr_assert_geq(named, 30, "SECURITY.md names %d tests", named);
 }
