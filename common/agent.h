@@ -525,11 +525,11 @@ int agent_stop(const struct task *t);
  * indentation is ignored; '#' and ';' start a comment only at the start of a
  * line. The value is the rest of the line without the blanks around it,
  * taken as it is (backslashes, quotes inside, $(...) too); one that starts
- * and ends with '"' is unquoted, with \n, \t, \" and \\ its only escapes,
- * which is how a value holds a newline or keeps edge blanks. Empty values,
- * unknown keys, keys outside a section and repeated single keys are errors.
- * CRLF and a UTF-8 byte order mark are accepted; NUL bytes and invalid
- * UTF-8 are not.
+ * and ends with '"' is unquoted, with \n, \t, \" and \\ its only escapes
+ * (a bare '"' inside is an error), which is how a value holds a newline or
+ * keeps edge blanks. Empty values, unknown keys, keys outside a section and
+ * repeated single keys are errors. CRLF and a UTF-8 byte order mark are
+ * accepted; NUL bytes and invalid UTF-8 are not.
  *
  * features.json: an array of objects, or an object whose "features" is one.
  * Each has id (string or integer: the slug is slugify(id)), name (the

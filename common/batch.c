@@ -3,8 +3,8 @@
  * sections of an INI file, or the open features of a features.json.
  *
  * inih reads the INI file's "key = value" lines, but it cannot take a file
- * a person wrote as it is: it cuts section names at 50 bytes (the header of
- * a 48-character slug is 56), says nothing of a section without keys, takes
+ * a person wrote as it is: it cuts section names at 50 bytes (`task "<slug>"`
+ * is 55 for a 48-character slug), says nothing of a section without keys, takes
  * an indented line (git config's usual layout) as the continuation of the
  * previous value, and by default splits lines over 200 bytes and cuts
  * values at " ;". So our reader hands it one line at a time: it checks the
@@ -451,9 +451,11 @@ static void inih_options_set(const struct inih_options *o)
 static int parse_ini(struct batch *b, const char *name, const char *text, size_t len,
 		     struct strbuf *err)
 {
-	/* One heap buffer that takes the longest line; values as written. */
+	/* One heap buffer for the longest line (inih wants 3 bytes more); values as written. */
 	static const struct inih_options ours = {
-		BATCH_LINE_MAX + 3, BATCH_LINE_MAX + 3, false, false, false, false, true
+		.max_line = BATCH_LINE_MAX + 3, .initial_alloc = BATCH_LINE_MAX + 3,
+		.use_stack = false, .allow_realloc = false, .allow_multiline = false,
+		.allow_inline_comments = false, .stop_on_first_error = true
 	};
 	struct ini_reader rd = { b, name, err, text, text + len, 0, { 0 } };
 	struct inih_options saved;
