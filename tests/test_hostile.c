@@ -108,6 +108,17 @@ static char *fence_payload(void)
 	return text;
 }
 
+/* Every payload at once. */
+static char *whole_corpus(void)
+{
+	char *text = fence_payload();
+	size_t i;
+
+	for (i = 0; i < CORPUS_NR; i++)
+		text = strf("%s\n%s", text, corpus[i].text);
+	return text;
+}
+
 /* No command from the corpus ran: no PWNED in the sandbox, here or in /tmp. */
 static void assert_nothing_ran(void)
 {
@@ -1207,7 +1218,7 @@ Test(hostile_input, hostile_trace_lines_are_shown_escaped_or_skipped)
 
 	r = run_safe(repo, 0, "git agent trace");
 	cr_assert_eq(count_lines(r.out), 9, "the readable events:\n%s", visible(r.out));
-	assert_contains(r.out, "  forged  note\n");	/* as the filters see it, not merge.done */
+	assert_contains(r.out, "  forged  note.again\n");	/* as jq reads it: the last key wins */
 	assert_contains(r.out, "t\\x1b]0;pwned\\x07  note.\\x1b[31m");
 	assert_contains(r.out, "message=\"csi\\u009b31m osc\\u009d0;x\\u009c bidi\\u202egpj.exe");
 	assert_contains(r.out, "t\\x00x  note  message=a\\x00b");
