@@ -947,12 +947,9 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	struct child c = CHILD_INIT;
 	const char *argv[4];
 	char *name = xstrfmt("checks/%02zu.out", n + 1), *out = path_join(er->tmp, name);
-	struct timespec start, now;
-	long long timeout_ms = (long long)rv->repo.config.check_timeout * 1000;
-	long delay = 1;
-	int status = 0, done = 0;
+	long long start = monotonic_ms();
+	int status;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (rv->worktree_missing) {
 		write_file_atomic(out, "the task worktree is missing\n", 29, 0666);
 		res->exit_code = 127;
@@ -964,34 +961,15 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	c.new_process_group = 1;
 	if (start_child(&c) < 0)
 		die_errno("cannot run the check '%s'", esc(res->command));
-	while (!done) {
-		pid_t p = waitpid(c.pid, &status, WNOHANG);
-
-		if (p == c.pid) {
-			done = 1;
-			break;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (interrupted || (now.tv_sec - start.tv_sec) * 1000 +
-		    (now.tv_nsec - start.tv_nsec) / 1000000 >= timeout_ms) {
-			res->timed_out = !interrupted;
-			kill_group(c.pid, &status, 0);
-			break;
-		}
-		sleep_ms(delay);
-		if (delay < 50)
-			delay *= 2;
-	}
-	if (done)	/* whatever the check left running goes with it */
-		kill_group(c.pid, &status, 1);
+	status = wait_group(c.pid, (long long)rv->repo.config.check_timeout * 1000,
+			    &res->timed_out, NULL, NULL);
 	if (interrupted)
 		die("interrupted by signal %d while running the check '%s'", (int)interrupted,
 		    esc(res->command));
 	res->exit_code = res->timed_out ? CHECK_TIMED_OUT :
 		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 finish:
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	res->duration_ms = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+	res->duration_ms = monotonic_ms() - start;
 	free(name);
 	free(out);
 }

@@ -1701,14 +1701,6 @@ struct batch_run {
 	int width;			/* of the longest slug */
 };
 
-static long long clock_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* The spawn options of one task of the file; the command line gives the rest. */
 static void job_options(struct spawn_options *to, const struct spawn_options *o,
 			const struct batch_task *t)
@@ -1761,7 +1753,7 @@ static void start_job(struct batch_run *b, struct job *job)
 	job->ready_fd = ready[0];
 	job->err_fd = err[0];
 	job->state = JOB_SPAWNING;
-	job->began = clock_ms();
+	job->began = monotonic_ms();
 	b->running++;
 }
 
@@ -1786,7 +1778,7 @@ static void job_text(struct strbuf *out, const struct job *job, long long now)
 static void show_jobs(struct batch_run *b, struct job *changed)
 {
 	struct strbuf out = STRBUF_INIT;
-	long long now = clock_ms();
+	long long now = monotonic_ms();
 	size_t i;
 
 	if (b->o->json)
@@ -1878,7 +1870,7 @@ static struct job *reap_job(struct batch_run *b)
 		read_jobs(b, 100);
 	job->code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	job->state = job->code ? JOB_FAILED : JOB_SUCCEEDED;
-	job->ended = clock_ms();
+	job->ended = monotonic_ms();
 	b->running--;
 	b->done++;
 	return job;

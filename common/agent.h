@@ -322,6 +322,17 @@ int git_with_retry(struct child *c, const char **argv, const char *what);
  */
 #define KILL_GRACE_MS 2000
 void kill_group(pid_t pgid, int *status, int waited);
+/*
+ * Waits for pgid, a child of ours leading its own group (a check, an
+ * agent), calling tick(data) between looks: when timeout_ms (0: none) passes
+ * or we are interrupted the group is ended, *timed_out saying which; when
+ * the leader ends by itself, whatever it left in the group is ended too.
+ * Returns the leader's wait status.
+ */
+int wait_group(pid_t pgid, long long timeout_ms, int *timed_out,
+	       void (*tick)(void *data), void *data);
+/* Milliseconds of CLOCK_MONOTONIC: for durations and deadlines. */
+long long monotonic_ms(void);
 
 /* task.c: task records (<common-dir>/agent/tasks/<slug>.ini) */
 

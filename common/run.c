@@ -328,6 +328,14 @@ int git_with_retry(struct child *c, const char **argv, const char *what)
 	return ret;
 }
 
+long long monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
 /* Reaps the members of group pgid that are our children. */
 static void reap_group(pid_t pgid, int *status, int *waited)
 {
@@ -368,4 +376,33 @@ void kill_group(pid_t pgid, int *status, int waited)
 			return;
 		sleep_ms(10);
 	}
+}
+
+int wait_group(pid_t pgid, long long timeout_ms, int *timed_out,
+	       void (*tick)(void *data), void *data)
+{
+	long long deadline = timeout_ms > 0 ? monotonic_ms() + timeout_ms : 0;
+	long delay = 1;
+	int status = 0;
+
+	*timed_out = 0;
+	for (;;) {
+		pid_t got = waitpid(pgid, &status, WNOHANG);
+
+		if (got == pgid || (got < 0 && errno != EINTR))
+			break;
+		if (tick)
+			tick(data);
+		if (interrupted || (deadline && monotonic_ms() >= deadline)) {
+			*timed_out = !interrupted;
+			kill_group(pgid, &status, 0);
+			return status;
+		}
+		sleep_ms(delay);
+		if (delay < 50)
+			delay *= 2;
+	}
+	/* Whatever the leader left running in its group ends with it. */
+	kill_group(pgid, NULL, 1);
+	return status;
 }

@@ -53,14 +53,6 @@ static void ignore_sigpipe(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 static void write_lock(int fd, pid_t supervisor, pid_t pgid)
 {
 	char buf[64];
@@ -299,32 +291,9 @@ static void stream_log(struct log_stream *s, int flush)
 	sb_release(&shown);
 }
 
-/*
- * Waits for the agent, streaming its log; ends its group when the timeout
- * passes or we are told to stop. Returns the wait status.
- */
-static int wait_agent(pid_t pid, long timeout, int *timed_out, struct log_stream *stream)
+static void stream_more(void *stream)
 {
-	long long deadline = timeout > 0 ? now_ms() + timeout * 1000LL : 0;
-	int status = 0;
-
-	for (;;) {
-		pid_t got = waitpid(pid, &status, WNOHANG);
-
-		if (got == pid || (got < 0 && errno != EINTR))
-			break;
-		stream_log(stream, 0);
-		if (interrupted || (deadline && now_ms() >= deadline)) {
-			*timed_out = !interrupted;
-			kill_group(pid, &status, 0);
-			break;
-		}
-		sleep_ms(stream ? 50 : 100);
-	}
-	/* Whatever it left running in its group ends with it. */
-	kill_group(pid, NULL, 1);
-	stream_log(stream, 1);
-	return status;
+	stream_log(stream, 0);
 }
 
 static void append_log(const char *log, const char *text)
@@ -463,7 +432,7 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 		c.default_sigpipe = !sigpipe_was_ignored;
 		memset(&a, 0, sizeof(a));
 		a.index = i;
-		began = now_ms();
+		began = monotonic_ms();
 		if (start_child(&c) < 0) {
 			char *why = xstrfmt("git agent: cannot run sh: %s\n", strerror(errno));
 
@@ -482,9 +451,12 @@ static int supervise(const struct agent_run *run, int lock_fd, int ready_fd,
 			close(ready_fd);
 			ready_fd = -1;
 		}
-		if (a.pid)
-			a.status = wait_agent(a.pid, run->timeout, &a.timed_out, stream);
-		a.ms = now_ms() - began;
+		if (a.pid) {
+			a.status = wait_group(a.pid, run->timeout * 1000LL, &a.timed_out,
+					      stream ? stream_more : NULL, stream);
+			stream_log(stream, 1);
+		}
+		a.ms = monotonic_ms() - began;
 		a.stopped = interrupted && !a.timed_out;
 		a.code = WIFEXITED(a.status) ? WEXITSTATUS(a.status) : 128 + WTERMSIG(a.status);
 		classify(run, &a, log, start);
