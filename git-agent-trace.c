@@ -449,22 +449,37 @@ static char *branch_of(const struct task_summary *ts)
 }
 
 /* A task whose events never named its agent: its record does. */
+/* The task record of a task the trace names; -1 when there is none to read. */
+static int read_record(struct trace *tr, const char *slug, struct task *t)
+{
+	char *path;
+	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	int ret = -1;
+
+	if (!slug_is_valid(slug))
+		return -1;	/* no record path can be made of it */
+	path = task_record_path(&tr->repo, slug);
+	if (!sb_read_file(&text, path)) {
+		ret = task_parse(t, text.buf ? text.buf : "", &err);
+		if (ret < 0)
+			task_release(t);	/* a record refused holds what was read of it */
+	}
+	sb_release(&text);
+	sb_release(&err);
+	free(path);
+	return ret;
+}
+
 static const char *agent_of(struct trace *tr, struct task_summary *ts)
 {
-	if (!ts->agent && !ts->agent_looked_up) {
-		char *path = task_record_path(&tr->repo, ts->slug);
-		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		struct task t;
+	struct task t;
 
+	if (!ts->agent && !ts->agent_looked_up) {
 		ts->agent_looked_up = 1;
-		if (slug_is_valid(ts->slug) && !sb_read_file(&text, path)) {
-			if (!task_parse(&t, text.buf ? text.buf : "", &err))
-				ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
-			task_release(&t);	/* a record refused holds what was read of it */
+		if (!read_record(tr, ts->slug, &t)) {
+			ts->agent = intern_agent(tr, t.agent, strlen(t.agent));
+			task_release(&t);
 		}
-		sb_release(&text);
-		sb_release(&err);
-		free(path);
 	}
 	return ts->agent;
 }
@@ -1257,23 +1272,14 @@ static void check_running_agents(struct trace *tr, struct task_summary **tasks, 
 
 	for (i = 0; i < nr; i++) {
 		struct task_summary *ts = tasks[i];
-		char *path = task_record_path(&tr->repo, ts->slug);
-		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
 		pid_t supervisor, pgid;
 		struct task t;
 
-		if (ts->state != ST_RUNNING || !ts->agent_running || !slug_is_valid(ts->slug)) {
-			free(path);
+		if (ts->state != ST_RUNNING || !ts->agent_running || read_record(tr, ts->slug, &t))
 			continue;
-		}
-		if (!sb_read_file(&text, path) && !task_parse(&t, text.buf ? text.buf : "", &err)) {
-			if (!agent_probe(t.folder, &supervisor, &pgid))
-				ts->state = ST_LOST;
-			task_release(&t);
-		}
-		sb_release(&text);
-		sb_release(&err);
-		free(path);
+		if (!agent_probe(t.folder, &supervisor, &pgid))
+			ts->state = ST_LOST;
+		task_release(&t);
 	}
 }
 
