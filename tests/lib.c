@@ -737,3 +737,15 @@ int run_on_terminal(struct result *out, const char *dir, const char *fmt, ...)
 	out->out_len = (size_t)(o - out->out);
 	return out->status;
 }
+
+char *env_value(const char *env, const char *name)
+{
+	char *text = strf("\n%s", env), *key = strf("\n%s=", name);
+	char *p = strstr(text, key), *end;
+
+	if (!p)
+		return NULL;
+	p += strlen(key);
+	end = strchr(p, '\n');
+	return strf("%.*s", (int)(end ? end - p : (long)strlen(p)), p);
+}

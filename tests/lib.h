@@ -95,6 +95,8 @@ int is_symlink(const char *path);
 int is_executable(const char *path);	/* a regular file with u+x */
 /* Entries of a directory, "." and ".." aside; 0 when it does not exist. */
 int count_entries(const char *dir);
+/* The value of NAME in the output of env(1), or NULL. */
+char *env_value(const char *env, const char *name);
 /* Lines in s (a last line without newline counts). */
 int count_lines(const char *s);
 /* Occurrences of needle in s. */

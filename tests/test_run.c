@@ -335,19 +335,6 @@ static char *agent_log(const char *slug)
 	return log;
 }
 
-/* The value of NAME in a file of env(1) output, or NULL. */
-static char *env_value(const char *env, const char *name)
-{
-	char *text = strf("\n%s", env), *key = strf("\n%s=", name);
-	char *p = strstr(text, key), *end;
-
-	if (!p)
-		return NULL;
-	p += strlen(key);
-	end = strchr(p, '\n');
-	return strf("%.*s", (int)(end ? end - p : (long)strlen(p)), p);
-}
-
 /* An agent that is up once $OUT/<name>.pid exists, then waits to be ended. */
 static char *hanging_agent(const char *name)
 {

@@ -38,19 +38,6 @@ static int slug_is_well_formed(const char *slug)
 	return strspn(slug, "abcdefghijklmnopqrstuvwxyz0123456789-") == len;
 }
 
-/* The value of NAME in the output of env(1), or NULL. */
-static char *env_value(const char *env, const char *name)
-{
-	char *text = strf("\n%s", env), *key = strf("\n%s=", name);
-	char *p = strstr(text, key), *end;
-
-	if (!p)
-		return NULL;
-	p += strlen(key);
-	end = strchr(p, '\n');
-	return strf("%.*s", (int)(end ? end - p : (long)strlen(p)), p);
-}
-
 /* The status value of a task record ("planned", "creating", "created"). */
 static char *record_status(const char *record)
 {
