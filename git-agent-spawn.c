@@ -1602,12 +1602,13 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 }
 
 /* The agent and its fallbacks: --run=<cmd> alone, else every agent.command. */
-static void agent_commands(struct spawn *sp, const struct spawn_options *o, struct strlist *out)
+static void agent_commands(const struct agent_repo *r, const struct spawn_options *o,
+			   struct strlist *out)
 {
 	if (o->run_command)
 		strlist_push(out, o->run_command);
 	else
-		strlist_copy(out, &sp->repo.config.command);
+		strlist_copy(out, &r->config.command);
 	if (!out->nr)
 		die("no agent to run: set agent.command (git config agent.command '<command>'), "
 		    "or give --run=<command>");
@@ -1646,7 +1647,7 @@ static int spawn_one(const struct spawn_options *opts, int ready_fd)
 	agent_repo_open(&sp.repo);
 	sp.mode = opts->mode >= 0 ? opts->mode : (int)sp.repo.config.mode;
 	if (opts->run)
-		agent_commands(&sp, opts, &commands);
+		agent_commands(&sp.repo, opts, &commands);
 	if (sp.mode == MODE_CREATE && (opts->fetch > 0 || (opts->fetch < 0 && sp.repo.config.fetch)))
 		fetch_remote(&sp);
 	prepare_task(&sp, opts);
@@ -1925,6 +1926,7 @@ static int summarize_jobs(struct batch_run *b)
 static int spawn_batch(const struct spawn_options *o)
 {
 	struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+	struct strlist commands = STRLIST_INIT;
 	struct batch_run b;
 	struct agent_repo repo;
 	size_t next = 0, i;
@@ -1941,9 +1943,9 @@ static int spawn_batch(const struct spawn_options *o)
 	/* What every task needs is checked before any is spawned. */
 	agent_repo_open(&repo);
 	jobs = o->jobs ? o->jobs : repo.config.jobs;
-	if (o->run && !o->run_command && !repo.config.command.nr)
-		die("no agent to run: set agent.command (git config agent.command '<command>'), "
-		    "or give --run=<command>");
+	if (o->run)
+		agent_commands(&repo, o, &commands);
+	strlist_clear(&commands);
 	agent_repo_close(&repo);
 	b.jobs = xcalloc(b.batch.nr, sizeof(*b.jobs));
 	for (i = 0; i < b.batch.nr; i++) {
