@@ -816,13 +816,18 @@ Test(trace, emit_errors)
 	run(&r, repo, "git agent trace --emit note --task t --field Bad=1");
 	assert_status(&r, 128);
 	assert_contains(r.err, "fatal: bad field name 'Bad'");
+	run(&r, repo, "git agent trace --emit note --task t --field \"$(head -c 65 /dev/zero | tr '\\0' k)=1\"");
+	assert_status(&r, 128);
+	cr_assert_str_eq(r.err, "fatal: bad field name of 65 bytes: at most 64\n");
+	run(&r, repo, "git agent trace --emit note --task t --field \"$(head -c 64 /dev/zero | tr '\\0' k)=1\"");
+	assert_status(&r, 0);
 	run(&r, repo, "git agent trace --emit note --task t --field novalue");
 	assert_status(&r, 129);
 	assert_contains(r.err, "--field needs <key>=<value>, not 'novalue'");
 	run(&r, repo, "git agent trace --emit note --task t -m \"$(head -c 70000 /dev/zero | tr '\\0' x)\"");
 	assert_status(&r, 128);
 	assert_contains(r.err, "fatal: the message is too long");
-	cr_assert_eq(trace_count(trace_read(log_path(repo)), "note", NULL), 0);
+	cr_assert_eq(trace_count(trace_read(log_path(repo)), "note", NULL), 1);
 }
 
 Test(trace, usage_errors)
