@@ -217,14 +217,16 @@ static void load_task(struct review *rv, const char *name, int exclusive)
 
 	rv->record = task_record_path(&rv->repo, slug);
 	rv->record_fd = open(rv->record, O_RDWR | O_CLOEXEC);
-	if (rv->record_fd < 0)
+	if (rv->record_fd < 0) {
+		free(slug);
 		die_errno("cannot open the task record '%s'", esc(rv->record));
+	}
 	while (flock(rv->record_fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0)
 		if (errno != EWOULDBLOCK || !lock_backoff(&waited))
 			die("task '%s' is busy: another git agent command holds its record", slug);
+	free(slug);
 	if (task_read_fd(rv->record_fd, rv->record, &rv->task) < 0)
 		die("cannot read the task record '%s'", esc(rv->record));
-	free(slug);
 }
 
 static int latest_round(const struct task *t);
@@ -247,6 +249,7 @@ static void check_task_state(struct review *rv, enum action action)
 	struct task *t = &rv->task;
 	struct stat st;
 	char *ref;
+	int err;
 
 	switch (t->status) {
 	case TASK_PLANNED:
@@ -266,7 +269,9 @@ static void check_task_state(struct review *rv, enum action action)
 		break;
 	}
 	ref = xstrfmt("refs/heads/%s", t->branch);
-	if (git_reference_name_to_id(&rv->head, rv->repo.repo, ref) < 0) {
+	err = git_reference_name_to_id(&rv->head, rv->repo.repo, ref);
+	free(ref);
+	if (err < 0) {
 		/* A merge killed after deleting it: merge_task() checks the base has the work. */
 		if (action == MERGE && reviewed_head(t, &rv->head))
 			rv->branch_missing = 1;
@@ -277,7 +282,6 @@ static void check_task_state(struct review *rv, enum action action)
 		else
 			memset(&rv->head, 0, sizeof(rv->head));
 	}
-	free(ref);
 	rv->worktree_missing = lstat(t->worktree, &st) < 0;
 }
 
@@ -846,7 +850,7 @@ static void compute_diff(struct review *rv, struct evidence_round *er, long stat
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 	if (fd < 0)
-		die_errno("cannot write '%s'", esc(path));
+		die_errno("cannot write '%s'", esc_free(path));
 	sha256_init(&sha);
 	nr = git_diff_num_deltas(diff);
 	files = xcalloc(nr ? nr : 1, sizeof(*files));
@@ -921,6 +925,7 @@ static void resolve_range(struct review *rv, struct evidence_round *er)
 	if (*t->base && !git_revparse_single(&obj, rv->repo.repo, spec)) {
 		git_oid_cpy(&er->base_now, git_object_id(obj));
 	} else if (git_oid_fromstr(&er->base_now, t->base_sha) < 0) {
+		free(spec);
 		die("task '%s' has no usable base: '%s' does not resolve", t->slug, esc(t->base));
 	} else {
 		warning("base '%s' no longer resolves; using the commit the task began from",
@@ -950,6 +955,7 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 	long long start = monotonic_ms();
 	int status;
 
+	free(name);
 	if (rv->worktree_missing) {
 		write_file_atomic(out, "the task worktree is missing\n", 29, 0666);
 		res->exit_code = 127;
@@ -970,7 +976,6 @@ static void run_check(struct review *rv, struct evidence_round *er, size_t n,
 		WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 finish:
 	res->duration_ms = monotonic_ms() - start;
-	free(name);
 	free(out);
 }
 
@@ -989,7 +994,7 @@ static void write_text(const char *dir, const char *name, const char *text, size
 	char *path = path_join(dir, name);
 
 	if (write_file_atomic(path, text ? text : "", len, 0666) < 0)
-		die_errno("cannot write '%s'", esc(path));
+		die_errno("cannot write '%s'", esc_free(path));
 	free(path);
 }
 
@@ -1007,7 +1012,7 @@ static void run_checks(struct review *rv, struct evidence_round *er,
 	for (i = 0; i < rv->repo.config.check.nr; i++)
 		add_check(&all, rv->repo.config.check.items[i]);
 	if (all.nr && mkdir(dir, 0777) < 0)
-		die_errno("cannot create '%s'", esc(dir));
+		die_errno("cannot create '%s'", esc_free(dir));
 	er->checks = xcalloc(all.nr ? all.nr : 1, sizeof(*er->checks));
 	er->checks_nr = all.nr;
 	for (i = 0; i < all.nr; i++) {
@@ -1127,8 +1132,11 @@ static json_t *publish_round(struct review *rv, struct evidence_round *er)
 		write_text(er->tmp, "summary.json", er->summary.buf, er->summary.len);
 		if (!rename(er->tmp, er->dir))
 			break;
-		if (errno != EEXIST && errno != ENOTEMPTY)
+		if (errno != EEXIST && errno != ENOTEMPTY) {
+			json_decref(summary);
+			free(dir);
 			die_errno("cannot create the round '%s'", esc(er->dir));
+		}
 		json_decref(summary);
 		free(er->dir);
 	}
@@ -1273,7 +1281,7 @@ static void count_commits(struct evidence_round *er)
 	size_t i;
 
 	if (sb_read_file(&text, path) < 0)
-		die_errno("cannot read '%s'", esc(path));
+		die_errno("cannot read '%s'", esc_free(path));
 	for (i = 0; i < text.len; i++)
 		er->commits += text.buf[i] == '\n';
 	sb_release(&text);
@@ -1425,8 +1433,10 @@ static int record_round(struct review *rv, const struct review_options *o)
 
 	memset(&er, 0, sizeof(er));
 	resolve_range(rv, &er);
-	if (mkdir_p(dir, 0777) < 0)
-		die_errno("cannot create '%s'", esc(dir));
+	if (mkdir_p(dir, 0777) < 0) {
+		free(tmp_name);
+		die_errno("cannot create '%s'", esc_free(dir));
+	}
 	remove_stale_rounds(dir);
 	er.tmp = path_join(dir, tmp_name);
 	remove_tree(er.tmp);
@@ -1485,8 +1495,12 @@ static json_t *load_round(const struct task *t, int round)
 	json_error_t err;
 	json_t *j = json_load_file(path, 0, &err);
 
-	if (!j || !json_is_object(j))
-		die("cannot read the evidence of round %02d '%s': %s", round, esc(path), err.text);
+	if (!j || !json_is_object(j)) {
+		json_decref(j);
+		free(dir);
+		die("cannot read the evidence of round %02d '%s': %s", round, esc_free(path),
+		    err.text);
+	}
 	free(path);
 	free(dir);
 	return j;
@@ -1665,13 +1679,13 @@ static git_signature *signature(git_repository *repo, const char *who)
 	const char *name = getenv(name_var), *email = getenv(email_var);
 	git_signature *sig = NULL, *dflt = NULL;
 
+	free(name_var);
+	free(email_var);
 	if (git_signature_default(&dflt, repo) < 0 && (!name || !email))
 		die_git("cannot merge: git has no identity (set user.name and user.email)");
 	if (git_signature_now(&sig, name ? name : dflt->name, email ? email : dflt->email) < 0)
 		die_git("cannot merge: bad identity");
 	git_signature_free(dflt);
-	free(name_var);
-	free(email_var);
 	return sig;
 }
 
@@ -1698,8 +1712,13 @@ static int merge_ref_directly(struct review *rv, const char *target, git_commit 
 		if (git_index_write_tree_to(&tree_id, index, repo) < 0 ||
 		    git_tree_lookup(&tree, repo, &tree_id) < 0 ||
 		    git_commit_create(out, repo, NULL, author, committer, NULL, msg, tree,
-				      style == MERGE_STYLE_SQUASH ? 1 : 2, parents) < 0)
+				      style == MERGE_STYLE_SQUASH ? 1 : 2, parents) < 0) {
+			git_tree_free(tree);
+			git_signature_free(author);
+			git_signature_free(committer);
+			free(log);
 			die_git("cannot write the merge commit");
+		}
 	}
 	while ((err = git_reference_create_matching(&ref, repo, target, out, 1,
 						    git_commit_id(base), log)) == GIT_ELOCKED &&
@@ -1960,12 +1979,12 @@ static int lock_merges(struct review *rv)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 
 	if (fd < 0)
-		die_errno("cannot open '%s'", esc(path));
+		die_errno("cannot open '%s'", esc_free(path));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		progress("waiting for another merge to finish...");
 		while (flock(fd, LOCK_EX) < 0)
 			if (errno != EINTR || interrupted)
-				die("cannot lock '%s': %s", esc(path),
+				die("cannot lock '%s': %s", esc_free(path),
 				    interrupted ? "interrupted" : strerror(errno));
 	}
 	free(path);
@@ -2115,7 +2134,7 @@ static void append_to_packet(struct review *rv, int round, const char *text)
 	int fd = open(packet, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 
 	if (fd < 0 || flock(fd, LOCK_EX) < 0 || sb_read_fd(&now, fd) < 0)
-		die_errno("cannot update the packet '%s'", esc(packet));
+		die_errno("cannot update the packet '%s'", esc_free(packet));
 	if (now.len && now.buf[now.len - 1] != '\n')
 		sb_addch(&add, '\n');
 	if (rv->task.changes_round < 0)

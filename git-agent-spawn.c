@@ -1006,7 +1006,7 @@ static void write_folder_file(struct spawn *sp, const char *name, struct strbuf 
 	char *path = path_join(sp->task.folder, name);
 
 	if (write_file_atomic(path, text->buf ? text->buf : "", text->len, mode) < 0)
-		die_errno("cannot write '%s'", esc(path));
+		die_errno("cannot write '%s'", esc_free(path));
 	free(path);
 	sb_reset(text);
 }
@@ -1020,8 +1020,10 @@ static void write_task_folder(struct spawn *sp)
 
 	if (stat(sp->task.folder, &st) < 0)
 		sp->made_folder = 1;
-	if (mkdir_p(commands, 0777) < 0)
+	if (mkdir_p(commands, 0777) < 0) {
+		free(commands);
 		die_errno("cannot create the task folder '%s'", esc(sp->task.folder));
+	}
 	if (!sp->keep_packet) {
 		render_packet(sp, &text);
 		write_folder_file(sp, "packet.md", &text, 0666);
@@ -1559,9 +1561,10 @@ static void prepare_rerun(struct spawn *sp, const struct spawn_options *o,
 
 static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 {
-	char *description = read_description(o);
+	char *description;
 	size_t i;
 
+	/* Before anything is allocated: LeakSanitizer counts what a die() drops. */
 	if (o->name && !slug_is_valid(o->name))
 		die("invalid task name '%s': use lower-case letters, digits and single "
 		    "dashes, at most %d characters", esc(o->name), SLUG_MAX);
@@ -1573,6 +1576,7 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		die("agent.worktreeDir '%s' is inside the main worktree '%s'; worktrees nested "
 		    "in the repository break tools that walk it: choose a directory outside",
 		    esc(sp->repo.config.worktree_dir), esc(sp->repo.root));
+	description = read_description(o);
 	sp->task.title = xstrdup(o->title ? o->title : "");
 	sp->task.description = description ? xstrdup(description) : NULL;
 	strlist_copy(&sp->task.scope, &o->scope);
@@ -1588,8 +1592,10 @@ static void prepare_task(struct spawn *sp, const struct spawn_options *o)
 		return;
 	}
 	hold_for_rollback(sp);
-	if (!*sp->task.title)
+	if (!*sp->task.title) {
+		free(description);
 		die("task '%s' is not planned, so it needs a title", sp->task.slug);
+	}
 	if (sp->adopted) {
 		sp->keep_packet = packet_was_edited(sp);
 		apply_options_to_plan(sp, o, description);

@@ -1519,6 +1519,7 @@ static void emit_event(struct trace *tr)
 		die("task '%s' not found: name a task by its slug or its branch", esc(o->emit_task));
 	}
 	e = trace_event(o->emit, slug);
+	free(slug);
 	json_object_set_new(e, "emitted", json_true());
 	if (o->message)
 		json_object_set_new(e, "message", json_text(o->message));
@@ -1531,7 +1532,6 @@ static void emit_event(struct trace *tr)
 	}
 	if (trace_append(tr->repo.config.trace, e) < 0)
 		die_errno("cannot append to the trace '%s'", esc(tr->repo.config.trace));
-	free(slug);
 }
 
 /* Printing or summarizing: the filter, the reader, color and pager set up. */

@@ -74,6 +74,7 @@ NORETURN static void run_command(const struct command *cmd, int argc, char **arg
 
 		execv(path, argv);
 		free(path);
+		free(dir);
 	}
 	execvp(program, argv);
 	(void)argc;

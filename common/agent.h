@@ -129,6 +129,11 @@ void escape_control_keeping(struct strbuf *out, const char *s, const char *keep)
 void escape_json_for_terminal(struct strbuf *out, const char *json, size_t len);
 /* escape_control() into a buffer that lives until the next 8 calls. */
 const char *esc(const char *s);
+/*
+ * esc(s), then free(s): for the argument of a die() that would drop s.
+ * LeakSanitizer counts a block that only a dead register pointed to.
+ */
+const char *esc_free(char *s);
 /* Appends s with invalid UTF-8 replaced by U+FFFD. */
 void utf8_lossy(struct strbuf *out, const char *s);
 int utf8_valid(const char *s, size_t len);

@@ -102,13 +102,14 @@ int agent_lock(const struct task *t)
 	pid_t supervisor, pgid;
 
 	if (fd < 0)
-		die_errno("cannot open '%s'", esc(path));
+		die_errno("cannot open '%s'", esc_free(path));
 	/* A reader's brief shared lock is no agent: try a few times. */
 	for (tries = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; tries++) {
 		if (errno != EWOULDBLOCK)
-			die_errno("cannot lock '%s'", esc(path));
+			die_errno("cannot lock '%s'", esc_free(path));
 		if (tries == 10) {
 			read_lock(fd, &supervisor, &pgid);
+			free(path);
 			die("an agent is already running for task '%s' (supervisor pid %ld); "
 			    "wait for it, or stop it with 'kill %ld'", t->slug,
 			    (long)supervisor, (long)supervisor);
@@ -117,10 +118,10 @@ int agent_lock(const struct task *t)
 	}
 	/* A lost agent (its supervisor was killed) may still work in the worktree. */
 	read_lock(fd, &supervisor, &pgid);
+	free(path);
 	if (pgid > 1 && runs_for_task(pgid, t->slug))
 		die("the lost agent of task '%s' still runs (process group %ld); "
 		    "stop it first with 'kill -- -%ld'", t->slug, (long)pgid, (long)pgid);
-	free(path);
 	return fd;
 }
 
@@ -516,7 +517,8 @@ pid_t agent_start(const struct agent_run *run, int lock_fd)
 		;
 	close(ready[0]);
 	if (n != sizeof(agent) || agent <= 0)
-		die("the agent of task '%s' could not start; see '%s'", run->task->slug, esc(log));
+		die("the agent of task '%s' could not start; see '%s'", run->task->slug,
+		    esc_free(log));
 	free(log);
 	return agent;
 }

@@ -456,7 +456,7 @@ char *task_find(struct agent_repo *r, const char *name)
 		if (!access(record, F_OK))
 			slug = xstrdup(name);
 		else if (errno != ENOENT)
-			die_errno("cannot read the task record '%s'", esc(record));
+			die_errno("cannot read the task record '%s'", esc_free(record));
 		free(record);
 	}
 	if (!slug)

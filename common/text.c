@@ -206,6 +206,16 @@ const char *esc(const char *s)
 	return sb->buf ? sb->buf : "";
 }
 
+const char *esc_free(char *s)
+{
+	int saved = errno;	/* for the die_errno() it is an argument of */
+	const char *shown = esc(s);
+
+	free(s);
+	errno = saved;
+	return shown;
+}
+
 void utf8_lossy(struct strbuf *out, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
