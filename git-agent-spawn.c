@@ -162,7 +162,7 @@ static void parse_options(struct spawn_options *o, int argc, char **argv)
 		case 'j':
 			o->jobs = strspn(optarg, "0123456789") == strlen(optarg) &&
 				  strlen(optarg) <= 4 ? atol(optarg) : 0;
-			if (o->jobs < 1 || o->jobs > 1000) {
+			if (o->jobs < 1 || o->jobs > JOBS_MAX) {
 				error("invalid -j '%s': a number of tasks from 1 to 1000", esc(optarg));
 				usage_die(usage_text);
 			}

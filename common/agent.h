@@ -173,6 +173,7 @@ enum agent_mode { MODE_DRY_RUN, MODE_CREATE };
 enum merge_style { MERGE_STYLE_MERGE, MERGE_STYLE_FF, MERGE_STYLE_SQUASH };
 
 #define CHECK_TIMEOUT_MAX (365L * 24 * 3600)
+#define JOBS_MAX 1000L		/* tasks of a batch at once: -j and agent.jobs */
 
 struct agent_config {
 	enum agent_mode mode;

@@ -405,7 +405,7 @@ static void apply_entry(struct agent_config *c, const struct config_entry *e, co
 	} else if (!strcmp(k, "template")) {
 		set_path(&c->template, e, root);
 	} else if (!strcmp(k, "jobs")) {
-		c->jobs = parse_positive(e, LONG_MAX, "a positive integer");
+		c->jobs = parse_positive(e, JOBS_MAX, "a number of tasks from 1 to 1000");
 	}
 	/* Unknown agent.* keys are ignored, as git ignores unknown keys. */
 }

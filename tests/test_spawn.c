@@ -1074,6 +1074,7 @@ Test(spawn, bad_config_values_name_the_key_and_the_value)
 		{ "agent.mergeStyle", "rebase" },
 		{ "agent.removeAfterMerge", "perhaps" },
 		{ "agent.jobs", "-1" },
+		{ "agent.jobs", "1001" },
 	};
 	char *repo = make_repo("repo");
 	struct result r;
