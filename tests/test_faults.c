@@ -1151,15 +1151,17 @@ static void merge_sixteen(const char *repo)
 	}
 	cr_log_info("%d parallel review --merge: %.2f s, %d refused with a retry message",
 		    PARALLEL, took, refused);
-	run_ok(repo, "git fsck --no-dangling --no-progress");
 	cr_assert_str_eq(run_ok(repo, "git rev-list --count --merges %s..main", old), "16");
 	cr_assert_str_eq(run_ok(repo, "git rev-list --count --first-parent %s..main", old), "16");
 	for (i = 1; i <= PARALLEL; i++) {
 		char *wt = sandbox_path("repo-worktrees/task-%d", i);
 
 		cr_assert_str_eq(run_ok(repo, "git show main:work-%d.txt", i), strf("work %d", i));
-		cr_assert_str_empty(run_ok(repo, "git branch --list agent/task-%d", i));
-		cr_assert(!path_exists(wt), "the worktree of task-%d is left", i);
+		cr_assert_str_empty(run_ok(repo, "git branch --list agent/task-%d", i),
+				    "agent/task-%d is left; its merge said:\n%s", i,
+				    visible(parallel_err(i - 1)));
+		cr_assert(!path_exists(wt), "the worktree of task-%d is left; its merge said:\n%s", i,
+			  visible(parallel_err(i - 1)));
 	}
 	cr_assert_eq(worktree_count(repo), 1);
 	assert_no_stale_worktree(repo);
@@ -1178,6 +1180,7 @@ Test(contention, sixteen_spawns_reviews_and_merges_into_the_checked_out_main)
 	rounds = stop_git_traffic(traffic);
 	cr_log_info("git status and git gc --auto ran %d times beside them", rounds);
 	cr_assert_gt(rounds, 0);
+	run_ok(repo, "git fsck --no-dangling --no-progress");	/* not beside gc: it repacks */
 	cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
 	cr_assert_str_eq(run_ok(repo, "git symbolic-ref HEAD"), "refs/heads/main");
 	for (int i = 1; i <= PARALLEL; i++)
@@ -1195,6 +1198,7 @@ Test(contention, sixteen_merges_into_a_main_checked_out_nowhere)
 	merge_sixteen(repo);
 	rounds = stop_git_traffic(traffic);
 	cr_log_info("git status and git gc --auto ran %d times beside them", rounds);
+	run_ok(repo, "git fsck --no-dangling --no-progress");	/* not beside gc: it repacks */
 	cr_assert_str_eq(run_ok(repo, "git rev-parse HEAD"), head, "the detached HEAD moved");
 	cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
 }
