@@ -1083,13 +1083,35 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
  * it: the check costs as much as a tenth of the checkout, and a refusal
  * stops the checkout and takes back the worktree like any other failure.
  */
+/*
+ * A `git worktree prune` (git gc runs one) that met our add before git
+ * wrote .git/worktrees/<id>/gitdir removes what it finds there, and our
+ * add fails: "could not open '.git/worktrees/<id>/gitdir' for writing".
+ * What the prune could not remove yet is ours: it goes before the retry.
+ */
+static void remove_pruned_entry(const struct agent_repo *r, const char *message)
+{
+	const char *id = strstr(message, "worktrees/"), *end;
+	char *entry;
+
+	if (!id || !strstr(message, "could not open"))
+		return;
+	id += strlen("worktrees/");
+	end = strchr(id, '/');
+	if (!end || end == id || strncmp(end, "/gitdir'", 8) || memchr(id, '.', end - id) == id)
+		return;
+	entry = xstrfmt("%s/worktrees/%.*s", r->common_dir, (int)(end - id), id);
+	remove_tree(entry);
+	free(entry);
+}
+
 static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 {
 	const char *argv[] = { "worktree", "add", "--quiet", sp->task.worktree, sp->task.branch, NULL };
 	struct strbuf dirty = STRBUF_INIT;
 	struct child c = CHILD_INIT;
 	long waited = 0;
-	int ret;
+	int ret, lock;
 
 	if (mkdir_p(sp->repo.config.worktree_dir, 0777) < 0) {
 		sb_addf(why, "cannot create '%s': %s", sp->repo.config.worktree_dir, strerror(errno));
@@ -1104,20 +1126,31 @@ static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 	c.interrupt = &interrupted;	/* Ctrl-C reaches us, not its group */
 	sp->made_worktree = 1;	/* even a failed add may leave something behind */
 	progress("checking out '%s' into '%s'...", sp->task.branch, sp->task.worktree);
-	if (start_git(&c, argv) < 0)
+	lock = hold_worktree_add(&sp->repo);	/* released before a die: the rollback prunes */
+	if (start_git(&c, argv) < 0) {
+		release_worktree_lock(lock);
 		die_errno("cannot run git to add a worktree");
+	}
 	if (check_dirty && main_worktree_changes(&sp->repo, &dirty)) {
 		pid_t pgid = c.pid;
 
 		kill(-pgid, SIGTERM);
 		finish_child(&c);
 		kill_group(pgid, NULL, 1);	/* the checkout git started, too */
+		release_worktree_lock(lock);
 		die("the main worktree has uncommitted changes:%s\n"
 		    "hint: commit or stash them, or use --allow-dirty", dirty.buf);
 	}
 	ret = finish_child(&c);
-	if (ret && is_contention(c.err.buf) && lock_backoff(&waited))
-		ret = git_with_retry(&c, argv, "add a worktree");
+	while (ret && is_contention(c.err.buf) && lock_backoff(&waited)) {
+		remove_pruned_entry(&sp->repo, c.err.buf);
+		sb_reset(&c.err);
+		if ((ret = run_git(&c, argv)) < 0) {
+			release_worktree_lock(lock);
+			die_errno("cannot run git to add a worktree");
+		}
+	}
+	release_worktree_lock(lock);
 	if (ret && !interrupted)
 		sb_addf(why, "git worktree add failed: %s", c.err.len ? c.err.buf : "");
 	else if (!ret && c.err.len)

@@ -239,6 +239,9 @@ int remove_worktree(const struct agent_repo *r, const char *path, int force);
  * worktree, then prunes. Warns when something stays.
  */
 void remove_own_worktree(const struct agent_repo *r, const char *path);
+/* Held around a `git worktree add`: no prune of ours runs meanwhile. */
+int hold_worktree_add(const struct agent_repo *r);
+void release_worktree_lock(int fd);
 /*
  * Deletes refs/heads/<branch> only while it points at expected (a full
  * commit id), so work added since is never lost. Returns 0, 1 when the
@@ -296,7 +299,8 @@ int run_git(struct child *c, const char **argv);
 int start_git(struct child *c, const char **argv);
 /*
  * Whether git's message says it failed because of another git process: a
- * lock it held, or a worktree it was half-way through adding.
+ * lock it held, a worktree it was half-way through adding, or one it pruned
+ * while this one was being added.
  */
 int is_contention(const char *message);
 

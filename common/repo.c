@@ -1,13 +1,16 @@
 /* The repository, found the way git finds it, and `git config agent.*`. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "agent.h"
 
@@ -568,10 +571,49 @@ static int git_worktree_remove(const struct agent_repo *r, const char *path, int
 	return ret;
 }
 
+/*
+ * git 2.39 locks nothing for worktrees: a prune removes the entry an add is
+ * still writing (it has no gitdir yet), or one a remove is removing too, and
+ * half an entry stays. Between git agent commands, adds hold
+ * worktree-add.lock shared and a prune skips while any does; removes and
+ * their prunes take turns on worktree-remove.lock. -1 when the lock cannot
+ * be had: then they go without, as git does.
+ */
+static int worktree_lock(const struct agent_repo *r, const char *name, int operation)
+{
+	char *path = path_join(r->agent_dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+
+	free(path);
+	if (fd < 0)
+		return -1;
+	while (flock(fd, operation) < 0)
+		if (errno != EINTR || interrupted) {
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
+int hold_worktree_add(const struct agent_repo *r)
+{
+	return worktree_lock(r, "worktree-add.lock", LOCK_SH);
+}
+
+void release_worktree_lock(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 static void prune_worktrees(const struct agent_repo *r)
 {
 	const char *argv[] = { "worktree", "prune", NULL };
 	struct child c = CHILD_INIT;
+	int no_adds = worktree_lock(r, "worktree-add.lock", LOCK_EX | LOCK_NB);
+
+	if (no_adds < 0)
+		return;		/* the next prune, or git gc's, does it */
 
 	c.dir = r->root;
 	c.clean_git_env = 1;
@@ -580,19 +622,21 @@ static void prune_worktrees(const struct agent_repo *r)
 	c.capture_err = 1;	/* git_with_retry() tells contention by it */
 	git_with_retry(&c, argv, "prune worktrees");
 	child_release(&c);
+	release_worktree_lock(no_adds);
 }
 
 int remove_worktree(const struct agent_repo *r, const char *path, int force)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct stat st;
-	int ret = 0;
+	int ret = 0, lock = worktree_lock(r, "worktree-remove.lock", LOCK_EX);
 
 	if (!lstat(path, &st) && git_worktree_remove(r, path, force, &err)) {
 		warning("cannot remove the worktree '%s': %s", esc(path), err.buf);
 		ret = -1;
 	}
 	prune_worktrees(r);
+	release_worktree_lock(lock);
 	sb_release(&err);
 	return ret;
 }
@@ -601,22 +645,25 @@ void remove_own_worktree(const struct agent_repo *r, const char *path)
 {
 	struct strbuf err = STRBUF_INIT;
 	struct stat st;
+	int lock = worktree_lock(r, "worktree-remove.lock", LOCK_EX);
 
 	if (!lstat(path, &st) && git_worktree_remove(r, path, 2, &err) &&
 	    remove_tree(path) < 0)
 		warning("cannot remove the worktree '%s': %s", esc(path),
 			err.len ? err.buf : strerror(errno));
 	prune_worktrees(r);
+	release_worktree_lock(lock);
 	sb_release(&err);
 }
 
 int delete_branch_at(const struct agent_repo *r, const char *branch, const char *expected)
 {
 	char *name = xstrfmt("refs/heads/%s", branch);
+	const char *argv[] = { "update-ref", "-d", name, expected, NULL };
+	struct child c = CHILD_INIT;
 	git_reference *ref = NULL;
 	git_oid want;
-	long waited = 0;
-	int err, ret = 1;
+	int ret = 1;
 
 	if (git_reference_lookup(&ref, r->repo, name) < 0)
 		goto done;
@@ -625,13 +672,21 @@ int delete_branch_at(const struct agent_repo *r, const char *branch, const char 
 		warning("keeping branch '%s': it has moved", esc(branch));
 		goto done;
 	}
-	while ((err = git_reference_delete(ref)) == GIT_ELOCKED && lock_backoff(&waited))
-		;
+	/*
+	 * git, not libgit2 1.5: git deletes a ref holding packed-refs.lock, so
+	 * a `git pack-refs` (git gc) at work cannot write it back from the
+	 * loose ref it read; libgit2 takes no such lock for a loose ref.
+	 */
+	c.dir = r->root;
+	c.clean_git_env = 1;
+	c.no_stdin = 1;
+	c.capture_err = 1;
 	ret = 0;
-	if (err < 0) {
-		warning("cannot delete branch '%s': %s", esc(branch), git_error_text());
+	if (git_with_retry(&c, argv, "delete a branch")) {
+		warning("cannot delete branch '%s': %s", esc(branch), c.err.buf);
 		ret = -1;
 	}
+	child_release(&c);
 done:
 	git_reference_free(ref);
 	free(name);

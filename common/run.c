@@ -265,12 +265,18 @@ int run_git(struct child *c, const char **argv)
 
 int is_contention(const char *message)
 {
-	return message && (strstr(message, ".lock': File exists") ||
-			   strstr(message, "Unable to create") ||
-			   strstr(message, "cannot lock ref") ||
-			   strstr(message, "could not lock") ||
-			   strstr(message, "Another git process seems to be running") ||
-			   (strstr(message, "failed to read") && strstr(message, "worktrees/")));
+	/* "cannot lock ref 'x': is at A but expected B": it moved, no lock is held */
+	if (!message || strstr(message, "but expected"))
+		return 0;
+	return strstr(message, ".lock': File exists") ||
+	       strstr(message, "Unable to create") ||
+	       strstr(message, "cannot lock ref") ||
+	       strstr(message, "could not lock") ||
+	       strstr(message, "Another git process seems to be running") ||
+	       (strstr(message, "worktrees/") &&
+		(strstr(message, "failed to read") ||
+		 /* a `git worktree prune` (git gc) removed it while git added it */
+		 (strstr(message, "could not open") && strstr(message, "No such file"))));
 }
 
 volatile sig_atomic_t interrupted;
