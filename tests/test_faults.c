@@ -1202,3 +1202,39 @@ Test(contention, sixteen_merges_into_a_main_checked_out_nowhere)
 	cr_assert_str_eq(run_ok(repo, "git rev-parse HEAD"), head, "the detached HEAD moved");
 	cr_assert_str_empty(run_ok(repo, "git status --porcelain"));
 }
+
+/*
+ * A `git worktree prune` (git gc runs one) that meets a `git worktree add`
+ * before it wrote .git/worktrees/<id>/gitdir removes the entry, and the add
+ * fails. A shim stands in for that race once: it leaves half an entry and
+ * fails as git does. spawn removes the half entry and adds again, under the
+ * same id, leaving nothing stale.
+ */
+Test(contention, a_worktree_add_broken_by_a_prune_is_tried_again)
+{
+	char *repo = make_repo("repo"), *shim = sandbox_path("shim"), *once = sandbox_path("raced");
+	char *git = run_ok(NULL, "command -v git");
+	struct result r;
+
+	make_dirs(shim);
+	write_file(strf("%s/git", shim),
+		   strf("#!/bin/sh\n"
+			"if [ \"$1 $2\" = 'worktree add' ] && [ ! -e %s ]; then\n"
+			"\t: > %s\n"
+			"\td=\"$(%s rev-parse --git-common-dir)/worktrees/race-me\"\n"
+			"\tmkdir -p \"$d\" && echo ../.. > \"$d/commondir\"\n"
+			"\techo \"fatal: could not open '.git/worktrees/race-me/gitdir' for writing: "
+			"No such file or directory\" >&2\n"
+			"\texit 128\n"
+			"fi\n"
+			"exec %s \"$@\"\n", sh_quote(once), sh_quote(once), sh_quote(git), sh_quote(git)),
+		   0755);
+	/* git-agent, not git agent: git would put its exec-path before the shim */
+	run(&r, repo, "PATH=%s:\"$PATH\" git-agent spawn --create 'Race me'", sh_quote(shim));
+	assert_status(&r, 0);
+	cr_assert(path_exists(once), "the shim never failed an add");
+	cr_assert(worktree_listed(repo, sandbox_path("repo-worktrees/race-me")));
+	cr_assert(path_exists(strf("%s/.git/worktrees/race-me/gitdir", repo)));
+	cr_assert_eq(count_entries(strf("%s/.git/worktrees", repo)), 1);
+	assert_no_stale_worktree(repo);
+}
