@@ -1079,11 +1079,6 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
 }
 
 /*
- * git worktree add, with the dirty check of the main worktree run beside
- * it: the check costs as much as a tenth of the checkout, and a refusal
- * stops the checkout and takes back the worktree like any other failure.
- */
-/*
  * A `git worktree prune` (git gc runs one) that met our add before git
  * wrote .git/worktrees/<id>/gitdir removes what it finds there, and our
  * add fails: "could not open '.git/worktrees/<id>/gitdir' for writing".
@@ -1091,20 +1086,25 @@ static int create_branch(struct spawn *sp, struct strbuf *why)
  */
 static void remove_pruned_entry(const struct agent_repo *r, const char *message)
 {
-	const char *id = strstr(message, "worktrees/"), *end;
+	const char *end = strstr(message, "/gitdir' for writing"), *id = end;
 	char *entry;
 
-	if (!id || !strstr(message, "could not open"))
+	if (!end || !strstr(message, "could not open"))
 		return;
-	id += strlen("worktrees/");
-	end = strchr(id, '/');
-	if (!end || end == id || strncmp(end, "/gitdir'", 8) || memchr(id, '.', end - id) == id)
+	while (id > message && id[-1] != '/' && id[-1] != '\'')
+		id--;
+	if (id == end || *id == '.' || id - message < 10 || strncmp(id - 10, "worktrees/", 10))
 		return;
 	entry = xstrfmt("%s/worktrees/%.*s", r->common_dir, (int)(end - id), id);
 	remove_tree(entry);
 	free(entry);
 }
 
+/*
+ * git worktree add, with the dirty check of the main worktree run beside
+ * it: the check costs as much as a tenth of the checkout, and a refusal
+ * stops the checkout and takes back the worktree like any other failure.
+ */
 static int add_worktree(struct spawn *sp, int check_dirty, struct strbuf *why)
 {
 	const char *argv[] = { "worktree", "add", "--quiet", sp->task.worktree, sp->task.branch, NULL };
